@@ -1,0 +1,31 @@
+#ifndef CCURL_SHIM_H
+#define CCURL_SHIM_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+// curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call:
+// each function below fixes the argument type for one kind of option.
+
+/// Sets an option that takes a `long`.
+CURLcode cw_curl_easy_setopt_long(CURL *handle, CURLoption option, long value);
+/// Sets an option that takes a `curl_off_t`.
+CURLcode cw_curl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
+/// Sets an option that takes a C string (libcurl copies it).
+CURLcode cw_curl_easy_setopt_string(CURL *handle, CURLoption option, const char *value);
+/// Sets an option that takes a pointer (header lists, callback user data).
+CURLcode cw_curl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
+
+typedef size_t (*cw_curl_data_callback)(char *buffer, size_t size, size_t count, void *user);
+typedef int (*cw_curl_progress_callback)(void *user, curl_off_t dltotal, curl_off_t dlnow,
+                                         curl_off_t ultotal, curl_off_t ulnow);
+
+/// Sets `CURLOPT_WRITEFUNCTION`, `CURLOPT_READFUNCTION` or `CURLOPT_HEADERFUNCTION`.
+CURLcode cw_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, cw_curl_data_callback callback);
+/// Sets `CURLOPT_XFERINFOFUNCTION`.
+CURLcode cw_curl_easy_setopt_progress_callback(CURL *handle, cw_curl_progress_callback callback);
+
+/// Reads an info field that is a `long` (response code, OS errno).
+CURLcode cw_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+
+#endif

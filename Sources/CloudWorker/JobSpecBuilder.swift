@@ -1,0 +1,76 @@
+import JobRunner
+import QueueConsumer
+
+/// Maps a validated request onto the Job to create (SPEC §4).
+struct JobSpecBuilder {
+    let configuration: WorkerConfiguration
+
+    func specification(for request: WorkRequest, identity: RequestIdentity, message: AMQPMessage) -> JobSpecification {
+        let name = JobNaming.jobName(requested: request.jobName, identityHash: identity.hash)
+        var labels = [
+            JobMetadata.managedByLabel: JobMetadata.managedByValue,
+            JobMetadata.requestLabel: identity.label,
+        ]
+        labels[JobMetadata.poolLabel] = poolLabel
+        var annotations = [
+            JobMetadata.requestID: identity.value,
+            JobMetadata.requestedName: request.jobName,
+            JobMetadata.outputBucket: request.outputBucket,
+        ]
+        annotations[JobMetadata.replyTo] = message.properties.replyTo
+        annotations[JobMetadata.correlationID] = message.properties.correlationID ?? message.properties.messageID
+        annotations[JobMetadata.filePrefix] = request.prefix
+
+        let endpoint = configuration.jobS3Endpoint
+        let (host, port) = Self.hostAndPort(endpoint)
+        var env = [
+            EnvironmentVariable("INPUT_BUCKET", request.inputBucket),
+            EnvironmentVariable("OUTPUT_BUCKET", request.outputBucket),
+            EnvironmentVariable("MINIO_SERVICE_HOST", host),
+            EnvironmentVariable("MINIO_SERVICE_PORT", port),
+            EnvironmentVariable("AWS_ENDPOINT_URL", endpoint),
+            EnvironmentVariable("AWS_REGION", configuration.s3.region),
+            EnvironmentVariable("AWS_ACCESS_KEY_ID", secret: configuration.s3CredentialsSecret, key: "AWS_ACCESS_KEY_ID"),
+            EnvironmentVariable("AWS_SECRET_ACCESS_KEY", secret: configuration.s3CredentialsSecret, key: "AWS_SECRET_ACCESS_KEY"),
+        ]
+        if let prefix = request.prefix { env.append(EnvironmentVariable("FILE_PREFIX", prefix)) }
+        env += request.env.keys.sorted().map { EnvironmentVariable($0, request.env[$0]!) }
+
+        let resources = request.resources.isEmpty
+            ? nil : Resources(requests: request.resources["requests"] ?? [:], limits: request.resources["limits"] ?? [:])
+        return JobSpecification(
+            name: name,
+            labels: labels,
+            annotations: annotations,
+            image: request.image,
+            command: request.command,
+            args: request.args,
+            env: env,
+            resources: resources,
+            activeDeadlineSeconds: request.timeoutMinutes * 60,
+            backoffLimit: request.backoffLimit,
+            ttlSecondsAfterFinished: configuration.jobTTLSeconds,
+            pod: configuration.pod
+        )
+    }
+
+    /// The label selector for this deployment's Jobs.
+    var selector: String {
+        "\(JobMetadata.managedByLabel)=\(JobMetadata.managedByValue),\(JobMetadata.poolLabel)=\(poolLabel)"
+    }
+
+    private var poolLabel: String {
+        let queue = configuration.amqp.topology.requestQueue
+        return JobNaming.isValidLabelValue(queue) ? queue : JobNaming.sanitised(queue, maxLength: 63)
+    }
+
+    /// `http://host:port` → (host, port), with the scheme's default port when none is given.
+    static func hostAndPort(_ endpoint: String) -> (String, String) {
+        let https = endpoint.hasPrefix("https://")
+        let authority = endpoint.split(separator: "://", maxSplits: 1).last.map { $0.prefix { $0 != "/" } } ?? ""
+        if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
+            return (String(authority[..<colon]), String(authority[authority.index(after: colon)...]))
+        }
+        return (String(authority), https ? "443" : "80")
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import JobRunner
+import Logging
+import ObjectStore
+
+/// Copies pod logs into the output bucket, streaming in constant memory.
+struct LogArchiver: Sendable {
+    let kubernetes: KubernetesClient
+    let store: S3Client
+    /// `logs/{job}/{pod}.log` by default; `{prefix}` and `{jobName}` are also known.
+    let keyTemplate: String
+
+    func key(job: String, pod: String, requestedName: String, prefix: String?) -> String {
+        keyTemplate
+            .replacingOccurrences(of: "{job}", with: job)
+            .replacingOccurrences(of: "{pod}", with: pod)
+            .replacingOccurrences(of: "{jobName}", with: requestedName)
+            .replacingOccurrences(of: "{prefix}", with: prefix ?? "")
+    }
+
+    /// Archives one pod's log; returns its size.
+    func archive(pod: String, bucket: String, key: String) async throws -> Int {
+        let stream = try await kubernetes.streamLog(pod: pod, follow: false)
+        do {
+            return try await store.upload(bucket: bucket, key: key, contentType: "text/plain; charset=utf-8") {
+                try await stream.next()
+            }
+        } catch {
+            stream.cancel()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTransport
+import JobRunner
+import Logging
+import QueueConsumer
+
+/// Turns deliveries into Jobs: validate, create the Job (adopting one that exists), then ack.
+/// Invalid requests get a `rejected` reply and go to the dead-letter queue; nothing is acked
+/// before its Job exists.
+struct RequestPipeline: Sendable {
+    let configuration: WorkerConfiguration
+    let amqp: AMQPClient
+    let kubernetes: KubernetesClient
+    let replies: ReplyPublisher
+    let logger: Logger
+
+    /// Handles deliveries until the stream ends or the task is cancelled.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for await delivery in amqp.deliveries {
+                if Task.isCancelled { break }
+                group.addTask { await handle(delivery) }
+            }
+        }
+    }
+
+    func handle(_ delivery: AMQPDelivery) async {
+        let identity = RequestIdentity(message: delivery.message)
+        var logger = self.logger
+        logger[metadataKey: "request"] = "\(identity.value)"
+        do {
+            let request: WorkRequest
+            do {
+                request = try WorkRequest(body: delivery.message.body, limits: configuration.limits)
+            } catch {
+                try await reject(delivery, identity: identity, rejection: error, logger: logger)
+                return
+            }
+            let spec = JobSpecBuilder(configuration: configuration).specification(for: request, identity: identity, message: delivery.message)
+            do {
+                try await createJob(spec, logger: logger)
+            } catch let error as KubernetesError where error.status == 422 || error.status == 400 {
+                // The API server refused what this request produced: no retry can help.
+                let rejection = RequestRejection(field: error.causes.first.map { "job (\($0))" } ?? "job", reason: error.message)
+                try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
+                return
+            }
+            try await amqp.ack(delivery)
+        } catch let error as AMQPError where error.code == .deliveryVoid {
+            logger.info("delivery void after reconnect; the broker redelivers it", metadata: ["error": "\(error)"])
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.error("request handling failed; the delivery is redelivered", metadata: ["error": "\(error)"])
+            try? await amqp.reject(delivery, requeue: true)
+        }
+    }
+
+    /// Creates the Job, retrying while the API server is unreachable. 409 means it exists.
+    private func createJob(_ spec: JobSpecification, logger: Logger) async throws {
+        let manifest = try JobManifest.json(spec)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                _ = try await kubernetes.createJob(manifest)
+                logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
+                return
+            } catch let error as KubernetesError where error.status == 409 {
+                logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
+                return
+            } catch let error as KubernetesError where error.isRetryable {
+                logger.warning("cannot reach the API server; will retry", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await RetryPolicy(maxAttempts: .max, baseDelay: 0.5, maxDelay: 30).wait(afterAttempt: attempt)
+            }
+        }
+    }
+
+    /// Replies `rejected`, moves the message to the dead-letter queue with the reason in its
+    /// headers (confirmed), then acks it.
+    private func reject(_ delivery: AMQPDelivery, identity: RequestIdentity, rejection: RequestRejection, logger: Logger) async throws {
+        logger.warning("request rejected", metadata: ["field": "\(rejection.field)", "reason": "\(rejection.reason)"])
+        var deadLetter = delivery.message
+        deadLetter.properties.headers["x-rejected-field"] = rejection.field
+        deadLetter.properties.headers["x-rejected-reason"] = rejection.reason
+        deadLetter.properties.headers["x-original-queue"] = configuration.amqp.topology.requestQueue
+        deadLetter.properties.headers["x-request-id"] = identity.value
+        try await amqp.publish(deadLetter, routingKey: configuration.amqp.topology.deadLetterQueue)
+        let properties = delivery.message.properties
+        if let replyTo = properties.replyTo, !replyTo.isEmpty {
+            let jobName = (try? JSONSerialization.jsonObject(with: Data(delivery.message.body)) as? [String: Any])?["jobName"] as? String
+            let reply = Reply.rejected(requestID: identity.value, jobName: jobName, rejection: rejection)
+            try await replies.publish(reply, replyTo: replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
+        }
+        try await amqp.ack(delivery)
+    }
+}

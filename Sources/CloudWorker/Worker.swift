@@ -1,0 +1,68 @@
+import Foundation
+import HTTPTransport
+import JobRunner
+import Logging
+import ObjectStore
+import QueueConsumer
+
+/// Wires the parts together and runs them until SIGTERM or SIGINT, then shuts down in order:
+/// stop taking requests, let finishing Jobs reply, close the broker connection.
+struct Worker {
+    let configuration: WorkerConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        let amqp = AMQPClient(configuration: configuration.amqp, logger: logger)
+        let kubernetes = KubernetesClient(configuration: configuration.kubernetes, logger: logger)
+        let store = S3Client(configuration: configuration.s3, http: HTTPClient(concurrentRequests: 4), logger: logger)
+        let replies = ReplyPublisher(amqp: amqp, defaultQueue: configuration.amqp.topology.replyQueue)
+        let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let supervisor = JobSupervisor(
+            kubernetes: kubernetes,
+            archiver: LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate),
+            replies: replies, workerID: workerID, claimTimeout: configuration.claimTimeoutSeconds, logger: logger)
+        let pipeline = RequestPipeline(configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, logger: logger)
+        let watcher = JobWatcher(client: kubernetes, labelSelector: JobSpecBuilder(configuration: configuration).selector, logger: logger)
+
+        let signals = ShutdownSignal()
+        try await amqp.start()
+        logger.info(
+            "consuming",
+            metadata: [
+                "queue": "\(configuration.amqp.topology.requestQueue)", "namespace": "\(configuration.kubernetes.namespace)",
+                "apiServer": "\(configuration.kubernetes.server)",
+            ])
+
+        let watch = Task { await watcher.run(onEvent: { await supervisor.handle($0) }) }
+        let intake = Task { await pipeline.run() }
+        await signals.wait()
+        logger.info("shutting down: no new requests; finishing jobs in progress")
+        intake.cancel()
+        await supervisor.drain(timeout: configuration.shutdownGraceSeconds)
+        watch.cancel()
+        amqp.shutdown()
+        logger.info("stopped")
+    }
+}
+
+/// Resolves once SIGTERM or SIGINT arrives.
+final class ShutdownSignal {
+    private let sources: [any DispatchSourceSignal]
+    private let stream: AsyncStream<Void>
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        self.stream = stream
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
+        }
+    }
+
+    func wait() async {
+        for await _ in stream { return }
+    }
+}

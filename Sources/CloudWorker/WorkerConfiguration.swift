@@ -1,0 +1,31 @@
+import JobRunner
+import ObjectStore
+import QueueConsumer
+
+/// Everything the worker is told at start, resolved from flags, environment and defaults.
+struct WorkerConfiguration: Sendable {
+    var amqp: AMQPConfiguration
+    var kubernetes: KubernetesConfiguration
+    var s3: S3Configuration
+    /// The S3 endpoint the job's pods use (may differ from the worker's, e.g. a cluster DNS name).
+    var jobS3Endpoint: String
+    /// Secret holding `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for the pods.
+    var s3CredentialsSecret: String
+    var limits: RequestLimits
+    var logKeyTemplate: String
+    var jobTTLSeconds: Int
+    var pod: PodSettings
+    /// Seconds after which another replica's claim on a finished Job is considered abandoned.
+    var claimTimeoutSeconds: Double
+    var shutdownGraceSeconds: Double
+}
+
+/// Caps applied to requests.
+struct RequestLimits: Sendable {
+    var defaultTimeoutMinutes: Int = 15
+    var maxTimeoutMinutes: Int = 1440
+    var maxBackoffLimit: Int = 10
+    var maxRequestBytes: Int = 1 << 20
+    /// Image prefixes a request may name; empty allows any image.
+    var allowedImagePrefixes: [String] = []
+}

@@ -1,0 +1,200 @@
+internal import CCurl
+internal import CCurlShim
+
+/// One libcurl easy handle. Not thread-safe: a handle lives on one thread at a time, and is reused
+/// there so that connections stay open between requests.
+final class CurlEasy {
+    private let handle: UnsafeMutableRawPointer
+
+    init() {
+        CurlRuntime.ensureInitialised()
+        guard let handle = curl_easy_init() else { fatalError("curl_easy_init returned NULL") }
+        self.handle = handle
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+    }
+
+    /// Performs `request`, calling `sink` on this thread as the response arrives.
+    func perform(_ request: HTTPRequest, tls: TLSConfiguration, sink: ResponseSink) throws(HTTPError) {
+        curl_easy_reset(handle)
+        let transfer = Transfer(request: request, sink: sink)
+        let context = Unmanaged.passRetained(transfer)
+        defer { context.release() }
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_URL, request.url)
+        set(CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
+        set(CURLOPT_TIMEOUT_MS, Int(request.totalTimeout * 1000))
+        set(CURLOPT_TCP_KEEPALIVE, 1)
+        set(CURLOPT_ACCEPT_ENCODING, "")  // what the server may compress, libcurl decodes
+        configure(tls)
+
+        switch request.method {
+        case "GET": set(CURLOPT_HTTPGET, 1)
+        case "HEAD": set(CURLOPT_NOBODY, 1)
+        default: set(CURLOPT_CUSTOMREQUEST, request.method)
+        }
+        if request.method != "GET" && request.method != "HEAD" {
+            // An upload with a known size, read from memory by the read callback.
+            set(CURLOPT_UPLOAD, 1)
+            _ = cw_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
+            _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead)
+            _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context.toOpaque())
+        }
+        for header in request.headers {
+            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+        }
+        // libcurl would otherwise send `Expect: 100-continue` and wait for it on larger bodies.
+        headerList = curl_slist_append(headerList, "Expect:")
+        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+
+        _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
+        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
+        _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
+        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
+        set(CURLOPT_NOPROGRESS, 0)
+        _ = cw_curl_easy_setopt_progress_callback(handle, curlProgress)
+        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_XFERINFODATA, context.toOpaque())
+
+        let code = curl_easy_perform(handle)
+        if code != CURLE_OK {
+            let cancelled = transfer.sink.isCancelled()
+            throw HTTPError(
+                kind: cancelled ? .cancelled : HTTPError.Kind(code),
+                curlCode: Int(code.rawValue),
+                message: cancelled ? "cancelled" : String(cString: curl_easy_strerror(code)),
+                target: "\(request.method) \(request.url.prefix { $0 != "?" })"
+            )
+        }
+        transfer.deliverHeadIfNeeded(status: responseCode())
+    }
+
+    private func responseCode() -> Int {
+        var code = 0
+        _ = cw_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+        return code
+    }
+
+    private func configure(_ tls: TLSConfiguration) {
+        if tls.insecureSkipVerify {
+            set(CURLOPT_SSL_VERIFYPEER, 0)
+            set(CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if let caFile = tls.caFile { set(CURLOPT_CAINFO, caFile) }
+        if let caPEM = tls.caPEM { setBlob(CURLOPT_CAINFO_BLOB, caPEM) }
+        if let certificate = tls.clientCertificateFile { set(CURLOPT_SSLCERT, certificate) }
+        if let key = tls.clientKeyFile { set(CURLOPT_SSLKEY, key) }
+        if let certificate = tls.clientCertificatePEM { setBlob(CURLOPT_SSLCERT_BLOB, certificate) }
+        if let key = tls.clientKeyPEM { setBlob(CURLOPT_SSLKEY_BLOB, key) }
+    }
+
+    private func set(_ option: CURLoption, _ value: Int) {
+        _ = cw_curl_easy_setopt_long(handle, option, value)
+    }
+
+    private func set(_ option: CURLoption, _ value: String) {
+        _ = cw_curl_easy_setopt_string(handle, option, value)
+    }
+
+    private func setBlob(_ option: CURLoption, _ bytes: [UInt8]) {
+        // CURL_BLOB_COPY: libcurl keeps its own copy, so the Swift array may go.
+        bytes.withUnsafeBytes { buffer in
+            var blob = curl_blob(
+                data: UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                len: buffer.count,
+                flags: UInt32(CURL_BLOB_COPY)
+            )
+            _ = cw_curl_easy_setopt_pointer(handle, option, &blob)
+        }
+    }
+}
+
+// MARK: - Transfer state seen by the C callbacks
+
+/// What one transfer's callbacks need, reached through the callbacks' user-data pointer.
+private final class Transfer {
+    let request: HTTPRequest
+    let sink: ResponseSink
+    var uploadOffset = 0
+    var headers = HTTPHeaders()
+    var status = 0
+    var headDelivered = false
+
+    init(request: HTTPRequest, sink: ResponseSink) {
+        self.request = request
+        self.sink = sink
+    }
+
+    func deliverHeadIfNeeded(status: Int) {
+        guard !headDelivered else { return }
+        headDelivered = true
+        sink.receiveHead(status, headers)
+    }
+}
+
+extension HTTPError.Kind {
+    init(_ code: CURLcode) {
+        switch code {
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+            CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
+            self = .connectionFailed
+        case CURLE_OPERATION_TIMEDOUT: self = .timedOut
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM,
+            CURLE_SSL_CACERT_BADFILE:
+            self = .tls
+        default: self = .other
+        }
+    }
+}
+
+private let curlRead: cw_curl_data_callback = { buffer, size, count, user in
+    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    let remaining = transfer.request.body.count - transfer.uploadOffset
+    let length = min(size * count, remaining)
+    guard length > 0, let buffer else { return 0 }
+    transfer.request.body.withUnsafeBytes { body in
+        UnsafeMutableRawPointer(buffer).copyMemory(
+            from: body.baseAddress! + transfer.uploadOffset,
+            byteCount: length
+        )
+    }
+    transfer.uploadOffset += length
+    return length
+}
+
+private let curlHeader: cw_curl_data_callback = { buffer, size, count, user in
+    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    let length = size * count
+    let line = String(
+        decoding: UnsafeRawBufferPointer(start: buffer, count: length),
+        as: UTF8.self
+    ).trimmingWhitespace()
+    if line.hasPrefix("HTTP/") {
+        // A new status line (after 100 Continue or a redirect) starts a new header block.
+        transfer.headers = HTTPHeaders()
+        let parts = line.split(separator: " ")
+        transfer.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+    } else if line.isEmpty {
+        if transfer.status >= 200 { transfer.deliverHeadIfNeeded(status: transfer.status) }
+    } else {
+        transfer.headers.append(line: line)
+    }
+    return length
+}
+
+private let curlWrite: cw_curl_data_callback = { buffer, size, count, user in
+    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    let length = size * count
+    transfer.deliverHeadIfNeeded(status: transfer.status)
+    let accepted = transfer.sink.receiveData(UnsafeRawBufferPointer(start: buffer, count: length))
+    return accepted ? length : 0  // anything but `length` makes libcurl abort the transfer
+}
+
+private let curlProgress: cw_curl_progress_callback = { user, _, _, _, _ in
+    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    return transfer.sink.isCancelled() ? 1 : 0
+}

@@ -1,0 +1,44 @@
+/// How a finished Job ended, read from its conditions and its pods' container states.
+public struct JobOutcome: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case succeeded, failed, timedOut, cancelled, error
+    }
+
+    public var status: Status
+    public var reason: String
+    public var message: String
+    public var exitCode: Int?
+    public var terminationMessage: String?
+    public var startedAt: String?
+    public var completedAt: String?
+
+    /// The Job's final condition (`Complete` or `Failed`), if it has one.
+    public static func finalCondition(of job: Job) -> JobCondition? {
+        job.status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == "True" }
+    }
+
+    public static func evaluate(job: Job, pods: [Pod]) -> JobOutcome? {
+        guard let condition = finalCondition(of: job) else { return nil }
+        let terminated = pods.compactMap { pod in
+            pod.status?.containerStatuses?.first?.state?.terminated
+        }.sorted { ($0.finishedAt ?? "") < ($1.finishedAt ?? "") }
+        let succeeded = condition.type == "Complete"
+        // The container that decided the outcome: the last to succeed, or the last to fail.
+        let deciding = succeeded ? terminated.last { $0.exitCode == 0 } : terminated.last { $0.exitCode != 0 } ?? terminated.last
+        var outcome = JobOutcome(
+            status: succeeded ? .succeeded : .failed,
+            reason: succeeded ? "Completed" : condition.reason ?? "Failed",
+            message: condition.message ?? "",
+            exitCode: deciding?.exitCode,
+            terminationMessage: deciding?.message.flatMap { $0.isEmpty ? nil : $0 },
+            startedAt: job.status?.startTime,
+            completedAt: job.status?.completionTime ?? condition.lastTransitionTime
+        )
+        if condition.reason == "DeadlineExceeded" {
+            outcome.status = .timedOut
+        } else if !succeeded, deciding?.reason == "OOMKilled" {
+            outcome.reason = "OOMKilled"
+        }
+        return outcome
+    }
+}

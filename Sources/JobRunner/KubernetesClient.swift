@@ -1,0 +1,168 @@
+import Foundation
+import HTTPTransport
+import Logging
+
+/// A small Kubernetes REST client for the calls the worker makes, retrying connection
+/// failures, 5xx and 429 (honouring `Retry-After`) and nothing else.
+public final class KubernetesClient: Sendable {
+    public let configuration: KubernetesConfiguration
+    private let http: HTTPClient
+    private let tokens: TokenSource
+    private let logger: Logger
+
+    /// Every API call the worker makes, as (resource, verb) pairs that RBAC must grant.
+    public static let apiCalls: [(resource: String, verb: String)] = [
+        ("jobs", "create"), ("jobs", "get"), ("jobs", "list"), ("jobs", "watch"), ("jobs", "patch"), ("jobs", "delete"),
+        ("pods", "list"), ("pods/log", "get"),
+    ]
+
+    public init(configuration: KubernetesConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.http = HTTPClient(tls: configuration.tls, concurrentRequests: 4)
+        self.tokens = TokenSource(token: configuration.token, file: configuration.tokenFile)
+        self.logger = logger
+    }
+
+    var namespace: String { configuration.namespace }
+    private var jobsPath: String { "/apis/batch/v1/namespaces/\(namespace)/jobs" }
+
+    // MARK: - Jobs
+
+    /// Creates a Job from its JSON manifest.
+    public func createJob(_ manifest: [UInt8]) async throws -> Job {
+        try decode(try await call("POST", jobsPath, body: manifest, operation: "create job"))
+    }
+
+    public func getJob(_ name: String) async throws -> Job {
+        try decode(try await call("GET", "\(jobsPath)/\(name)", operation: "get job \(name)"))
+    }
+
+    /// Applies a JSON merge patch; with `resourceVersion`, only if the Job is still at that
+    /// version (409 Conflict otherwise).
+    public func patchJob(_ name: String, annotations: [String: String], resourceVersion: String?) async throws -> Job {
+        var metadata: [String: Any] = ["annotations": annotations]
+        if let resourceVersion { metadata["resourceVersion"] = resourceVersion }
+        let body = try JSONSerialization.data(withJSONObject: ["metadata": metadata])
+        return try decode(
+            try await call(
+                "PATCH", "\(jobsPath)/\(name)", body: [UInt8](body), contentType: "application/merge-patch+json",
+                operation: "patch job \(name)"))
+    }
+
+    /// Deletes a Job and, in the background, its pods (without a policy batch/v1 orphans them).
+    public func deleteJob(_ name: String) async throws {
+        let body = Array(#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Background"}"#.utf8)
+        _ = try await call("DELETE", "\(jobsPath)/\(name)", body: body, operation: "delete job \(name)")
+    }
+
+    public func listJobs(labelSelector: String) async throws -> ObjectList<Job> {
+        try decode(try await call("GET", jobsPath, query: [("labelSelector", labelSelector)], operation: "list jobs"))
+    }
+
+    // MARK: - Pods
+
+    public func listPods(labelSelector: String) async throws -> ObjectList<Pod> {
+        try decode(
+            try await call("GET", "/api/v1/namespaces/\(namespace)/pods", query: [("labelSelector", labelSelector)], operation: "list pods"))
+    }
+
+    /// Streams a pod's log. The caller reads the body and cancels the stream if it stops early.
+    public func streamLog(pod: String, follow: Bool, sinceTime: String? = nil, timestamps: Bool = false) async throws -> HTTPStream {
+        var query: [(String, String)] = []
+        if follow { query.append(("follow", "true")) }
+        if timestamps { query.append(("timestamps", "true")) }
+        if let sinceTime { query.append(("sinceTime", sinceTime)) }
+        let request = makeRequest("GET", "/api/v1/namespaces/\(namespace)/pods/\(pod)/log", query: query, body: [], contentType: nil, timeout: 0)
+        return try await openStream(request, operation: "read log of pod \(pod)")
+    }
+
+    // MARK: - Watch
+
+    /// Opens a watch on Jobs from `resourceVersion`; the caller reads newline-delimited events.
+    public func watchJobs(labelSelector: String, resourceVersion: String, timeoutSeconds: Int) async throws -> HTTPStream {
+        let query = [
+            ("watch", "1"), ("labelSelector", labelSelector), ("resourceVersion", resourceVersion),
+            ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(timeoutSeconds)"),
+        ]
+        let request = makeRequest("GET", jobsPath, query: query, body: [], contentType: nil, timeout: 0)
+        return try await openStream(request, operation: "watch jobs")
+    }
+
+    // MARK: - Plumbing
+
+    private func openStream(_ request: HTTPRequest, operation: String) async throws -> HTTPStream {
+        let stream: HTTPStream
+        do {
+            stream = try await http.stream(request)
+        } catch let error as HTTPError {
+            throw KubernetesError.transport(error, operation: operation)
+        }
+        guard (200..<300).contains(stream.status) else {
+            let body = try await stream.collect()
+            throw Self.error(status: stream.status, body: body, operation: operation)
+        }
+        return stream
+    }
+
+    private func call(
+        _ method: String,
+        _ path: String,
+        query: [(String, String)] = [],
+        body: [UInt8] = [],
+        contentType: String = "application/json",
+        operation: String
+    ) async throws -> [UInt8] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let request = makeRequest(method, path, query: query, body: body, contentType: body.isEmpty ? nil : contentType, timeout: 30)
+            let failure: KubernetesError
+            var retryAfter: Double?
+            do {
+                let response = try await http.send(request)
+                if (200..<300).contains(response.status) { return response.body }
+                failure = Self.error(status: response.status, body: response.body, operation: operation)
+                retryAfter = response.headers["Retry-After"].flatMap(Double.init)
+            } catch let error as HTTPError {
+                failure = KubernetesError.transport(error, operation: operation)
+            }
+            guard failure.isRetryable, attempt < configuration.retry.maxAttempts else { throw failure }
+            logger.debug("Kubernetes call failed, retrying", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
+            try await configuration.retry.wait(afterAttempt: attempt, requested: retryAfter)
+        }
+    }
+
+    private func makeRequest(_ method: String, _ path: String, query: [(String, String)], body: [UInt8], contentType: String?, timeout: Double) -> HTTPRequest {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "cloud-worker")]
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        if let token = tokens.current() { headers.append(("Authorization", "Bearer \(token)")) }
+        let queryString = query.map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
+        let url = configuration.server + path + (queryString.isEmpty ? "" : "?\(queryString)")
+        return HTTPRequest(method: method, url: url, headers: headers, body: body, totalTimeout: timeout)
+    }
+
+    private static func encode(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? value
+    }
+
+    static func error(status: Int, body: [UInt8], operation: String) -> KubernetesError {
+        let object = try? JSONDecoder().decode(StatusObject.self, from: Data(body))
+        let fallbackReason = status == 401 ? "Unauthorized" : status == 403 ? "Forbidden" : "HTTP\(status)"
+        return KubernetesError(
+            status: status,
+            reason: object?.reason ?? fallbackReason,
+            message: object?.message ?? String(decoding: body.prefix(200), as: UTF8.self),
+            causes: object?.details?.causes?.map { "\($0.field ?? "?"): \($0.message ?? $0.reason ?? "")" } ?? [],
+            operation: operation
+        )
+    }
+
+    private func decode<T: Decodable>(_ body: [UInt8]) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(body))
+    }
+}
+
+extension CharacterSet {
+    /// Query values: unreserved characters only, so `=`, `,`, `!` and `&` in selectors are encoded.
+    static let urlQueryValueAllowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+}

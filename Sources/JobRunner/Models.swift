@@ -1,0 +1,108 @@
+/// The parts of Kubernetes objects the worker reads. Unknown fields are ignored when decoding.
+public struct ObjectMeta: Codable, Sendable {
+    public var name: String?
+    public var namespace: String?
+    public var uid: String?
+    public var resourceVersion: String?
+    public var creationTimestamp: String?
+    public var deletionTimestamp: String?
+    public var labels: [String: String]?
+    public var annotations: [String: String]?
+}
+
+public struct Job: Codable, Sendable {
+    public var metadata: ObjectMeta
+    public var status: JobStatus?
+
+    public var name: String { metadata.name ?? "" }
+    public var annotations: [String: String] { metadata.annotations ?? [:] }
+}
+
+public struct JobStatus: Codable, Sendable {
+    public var conditions: [JobCondition]?
+    public var startTime: String?
+    public var completionTime: String?
+    public var active: Int?
+    public var succeeded: Int?
+    public var failed: Int?
+}
+
+public struct JobCondition: Codable, Sendable {
+    public var type: String
+    public var status: String
+    public var reason: String?
+    public var message: String?
+    public var lastTransitionTime: String?
+}
+
+public struct Pod: Codable, Sendable {
+    public var metadata: ObjectMeta
+    public var status: PodStatus?
+
+    public var name: String { metadata.name ?? "" }
+}
+
+public struct PodStatus: Codable, Sendable {
+    public var phase: String?
+    public var reason: String?
+    public var message: String?
+    public var startTime: String?
+    public var containerStatuses: [ContainerStatus]?
+}
+
+public struct ContainerStatus: Codable, Sendable {
+    public var name: String
+    public var state: ContainerState?
+}
+
+public struct ContainerState: Codable, Sendable {
+    public var waiting: Waiting?
+    public var running: Running?
+    public var terminated: Terminated?
+
+    public struct Waiting: Codable, Sendable {
+        public var reason: String?
+        public var message: String?
+    }
+
+    public struct Running: Codable, Sendable {
+        public var startedAt: String?
+    }
+
+    public struct Terminated: Codable, Sendable {
+        public var exitCode: Int
+        public var reason: String?
+        public var message: String?
+        public var startedAt: String?
+        public var finishedAt: String?
+    }
+}
+
+/// A list reply: its items and the resourceVersion to watch from.
+public struct ObjectList<Item: Codable & Sendable>: Codable, Sendable {
+    public var metadata: ListMeta
+    public var items: [Item]
+
+    public struct ListMeta: Codable, Sendable {
+        public var resourceVersion: String?
+    }
+}
+
+/// The `Status` object the API server sends with errors (and in watch ERROR events).
+struct StatusObject: Codable {
+    var kind: String?
+    var message: String?
+    var reason: String?
+    var code: Int?
+    var details: Details?
+
+    struct Details: Codable {
+        var causes: [Cause]?
+    }
+
+    struct Cause: Codable {
+        var reason: String?
+        var message: String?
+        var field: String?
+    }
+}

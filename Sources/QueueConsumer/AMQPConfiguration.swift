@@ -1,0 +1,66 @@
+/// How to reach the broker and which names to use. Every field but the URL has a default.
+public struct AMQPConfiguration: Sendable {
+    public var url: AMQPURL
+    /// Seconds between heartbeats; 0 turns them off.
+    public var heartbeat: Int
+    /// Deliveries the broker may send before we ack (= requests in flight at once).
+    public var prefetch: Int
+    /// Shown in the broker's management UI.
+    public var connectionName: String
+    public var topology: AMQPTopology
+    /// Files for TLS (`amqps`): the CA to verify the broker against (system store otherwise)
+    /// and an optional client certificate and key.
+    public var caFile: String?
+    public var clientCertificateFile: String?
+    public var clientKeyFile: String?
+    /// Longest wait between reconnection attempts, in seconds.
+    public var maxReconnectDelay: Double
+
+    public init(
+        url: AMQPURL,
+        heartbeat: Int = 30,
+        prefetch: Int = 32,
+        connectionName: String = "cloud-worker",
+        topology: AMQPTopology = AMQPTopology(),
+        caFile: String? = nil,
+        clientCertificateFile: String? = nil,
+        clientKeyFile: String? = nil,
+        maxReconnectDelay: Double = 10
+    ) {
+        self.url = url
+        self.heartbeat = heartbeat
+        self.prefetch = prefetch
+        self.connectionName = connectionName
+        self.topology = topology
+        self.caFile = caFile
+        self.clientCertificateFile = clientCertificateFile
+        self.clientKeyFile = clientKeyFile
+        self.maxReconnectDelay = maxReconnectDelay
+    }
+}
+
+/// The exchange and queues declared on every (re)connect.
+public struct AMQPTopology: Sendable {
+    /// A durable direct exchange the request queue is bound to; empty uses the default exchange.
+    public var requestExchange: String
+    /// The durable queue consumed, declared without arguments so that producers declaring it
+    /// themselves (with none) keep working.
+    public var requestQueue: String
+    public var requestRoutingKey: String
+    public var deadLetterQueue: String
+    public var replyQueue: String
+
+    public init(
+        requestExchange: String = "cloud-worker",
+        requestQueue: String = "cloud-worker.requests",
+        requestRoutingKey: String? = nil,
+        deadLetterQueue: String = "cloud-worker.dead-letter",
+        replyQueue: String = "cloud-worker.replies"
+    ) {
+        self.requestExchange = requestExchange
+        self.requestQueue = requestQueue
+        self.requestRoutingKey = requestRoutingKey ?? requestQueue
+        self.deadLetterQueue = deadLetterQueue
+        self.replyQueue = replyQueue
+    }
+}

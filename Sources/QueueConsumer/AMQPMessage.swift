@@ -1,0 +1,51 @@
+/// A message body with the properties the worker reads and writes.
+public struct AMQPMessage: Sendable {
+    public var body: [UInt8]
+    public var properties: AMQPProperties
+
+    public init(body: [UInt8], properties: AMQPProperties = AMQPProperties()) {
+        self.body = body
+        self.properties = properties
+    }
+}
+
+public struct AMQPProperties: Sendable, Equatable {
+    public var contentType: String?
+    public var messageID: String?
+    public var correlationID: String?
+    public var replyTo: String?
+    public var type: String?
+    /// 2 = persistent.
+    public var deliveryMode: UInt8?
+    /// Header values as strings (numbers and booleans are converted).
+    public var headers: [String: String]
+
+    public init(
+        contentType: String? = nil,
+        messageID: String? = nil,
+        correlationID: String? = nil,
+        replyTo: String? = nil,
+        type: String? = nil,
+        deliveryMode: UInt8? = nil,
+        headers: [String: String] = [:]
+    ) {
+        self.contentType = contentType
+        self.messageID = messageID
+        self.correlationID = correlationID
+        self.replyTo = replyTo
+        self.type = type
+        self.deliveryMode = deliveryMode
+        self.headers = headers
+    }
+}
+
+/// A message as delivered to the consumer, to be acked or rejected.
+public struct AMQPDelivery: Sendable {
+    public var message: AMQPMessage
+    public var deliveryTag: UInt64
+    public var redelivered: Bool
+    public var exchange: String
+    public var routingKey: String
+    /// Which connection delivered it: tags are void once that connection is gone.
+    public var connectionGeneration: Int
+}
