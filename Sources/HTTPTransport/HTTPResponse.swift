@@ -35,11 +35,10 @@ public struct HTTPHeaders: Sendable {
 }
 
 extension String {
-    /// Trims spaces, tabs and line ends without Foundation's character sets.
+    /// Trims spaces, tabs and line ends (`\r\n` is one Character, which `isWhitespace` covers).
     public func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }),
-            let last = lastIndex(where: { !isSpace($0) })
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+            let last = lastIndex(where: { !$0.isWhitespace })
         else { return "" }
         return String(self[first...last])
     }
