@@ -5,11 +5,16 @@ let package = Package(
     name: "cloud-worker",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "cloud-worker", targets: ["CloudWorker"])
+        .executable(name: "cloud-worker", targets: ["CloudWorker"]),
+        .library(name: "ObjectStore", targets: ["ObjectStore"]),
+        .library(name: "JobRunner", targets: ["JobRunner"]),
+        .library(name: "QueueConsumer", targets: ["QueueConsumer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // MARK: - C libraries (Debian: librabbitmq-dev, libcurl4-openssl-dev, libssl-dev)
@@ -42,7 +47,10 @@ let package = Package(
         ),
         .target(
             name: "JobRunner",
-            dependencies: ["HTTPTransport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HTTPTransport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "QueueConsumer",
@@ -54,6 +62,8 @@ let package = Package(
                 "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 

@@ -72,6 +72,11 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     @Option(help: "Require pods to run as non-root, true or false (env CLOUD_WORKER_RUN_AS_NON_ROOT; default false).")
     var runAsNonRoot: Bool?
 
+    @Option(help: "Port for /healthz, /readyz, /metrics and the job pages, 0 for none (env CLOUD_WORKER_HTTP_PORT; default 8080).")
+    var httpPort: Int?
+    @Option(help: "Address the status server binds (env CLOUD_WORKER_HTTP_HOST; default 0.0.0.0).")
+    var httpHost: String?
+
     @Option(help: "Log format, text or json (env CLOUD_WORKER_LOG_FORMAT; default text).")
     var logFormat: String?
     @Option(help: "Log level: trace, debug, info, warning, error (env CLOUD_WORKER_LOG_LEVEL; default info).")
@@ -163,7 +168,9 @@ struct CloudWorkerCommand: AsyncParsableCommand {
                 runAsNonRoot: try settings.boolean(runAsNonRoot, "CLOUD_WORKER_RUN_AS_NON_ROOT", false)
             ),
             claimTimeoutSeconds: 300,
-            shutdownGraceSeconds: 25
+            shutdownGraceSeconds: 25,
+            httpPort: try settings.integer(httpPort, "CLOUD_WORKER_HTTP_PORT", 8080).nonZero,
+            httpHost: settings.value(httpHost, "CLOUD_WORKER_HTTP_HOST", "0.0.0.0")
         )
     }
 }
@@ -199,4 +206,8 @@ struct Settings {
     func list(_ flag: String?, _ variable: String) -> [String] {
         (optional(flag, variable) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
+}
+
+extension Int {
+    fileprivate var nonZero: Int? { self == 0 ? nil : self }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JobRunner
 import Logging
+import Metrics
 
 /// Follows every Job of this deployment through the shared watch and finishes those that end:
 /// claim (so one replica reports), archive the logs, reply, delete. On start the watch's first
@@ -11,11 +12,19 @@ actor JobSupervisor {
     private let replies: ReplyPublisher
     private let workerID: String
     private let claimTimeout: Double
+    private let board: JobBoard
     private let logger: Logger
     private var finishing: Set<String> = []
+    /// Unfinished Jobs seen by the watch, for the in-flight gauge.
+    private var running: Set<String> = []
+    private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
     private var draining = false
 
-    init(kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, workerID: String, claimTimeout: Double, logger: Logger) {
+    init(
+        kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, board: JobBoard, workerID: String,
+        claimTimeout: Double, logger: Logger
+    ) {
+        self.board = board
         self.kubernetes = kubernetes
         self.archiver = archiver
         self.replies = replies
@@ -30,13 +39,20 @@ actor JobSupervisor {
     func handle(_ event: JobWatchEvent) {
         guard !draining else { return }
         switch event {
+        case .current(let job) where JobOutcome.finalCondition(of: job) == nil:
+            running.insert(job.name)
+            inFlight.record(running.count)
         case .current(let job):
+            running.remove(job.name)
+            inFlight.record(running.count)
             guard JobOutcome.finalCondition(of: job) != nil, job.metadata.deletionTimestamp == nil, isUnclaimed(job),
                 !finishing.contains(job.name)
             else { return }
             finishing.insert(job.name)
             Task { await finish(job) }
         case .deleted(let job):
+            running.remove(job.name)
+            inFlight.record(running.count)
             // Deleted before anyone claimed it: cancelled by someone, or its TTL ran out.
             guard job.annotations[JobMetadata.claimedBy] == nil, !finishing.contains(job.name) else { return }
             finishing.insert(job.name)
@@ -69,6 +85,7 @@ actor JobSupervisor {
         var logger = self.logger
         logger[metadataKey: "request"] = "\(job.annotations[JobMetadata.requestID] ?? "?")"
         logger[metadataKey: "job"] = "\(job.name)"
+        let started = DispatchTime.now()
         do {
             guard let claimed = try await claim(job, logger: logger) else { return }
             let pods = try await kubernetes.listPods(labelSelector: "batch.kubernetes.io/controller-uid=\(claimed.metadata.uid ?? "")").items
@@ -89,6 +106,11 @@ actor JobSupervisor {
                 _ = try await kubernetes.patchJob(claimed.name, annotations: [JobMetadata.reported: "true"], resourceVersion: nil)
             }
             logger.info("job finished", metadata: ["status": "\(reply.status)", "reason": "\(reply.reason ?? "")"])
+            record(reply)
+            Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "finish")]).recordInterval(since: started)
+            if let duration = reply.durationMs {
+                Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "run")]).recordMilliseconds(duration)
+            }
         } catch {
             // The claim stays; once it goes stale this or another replica tries again.
             logger.error("finishing the job failed", metadata: ["error": "\(error)"])
@@ -160,9 +182,15 @@ actor JobSupervisor {
             outputBucket: job.annotations[JobMetadata.outputBucket], logs: [])
         do {
             try await publish(reply, for: job, logger: logger)
+            record(reply)
         } catch {
             logger.error("reply for a deleted job failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    private func record(_ reply: Reply) {
+        Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", reply.status)]).increment()
+        board.record(requestID: reply.requestId, jobName: reply.jobName, k8sJob: reply.k8sJob, state: reply.status, reason: reply.reason)
     }
 
     /// Publishes, retrying until confirmed: the AMQP client reconnects by itself meanwhile.

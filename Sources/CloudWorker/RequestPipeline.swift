@@ -2,6 +2,7 @@ import Foundation
 import HTTPTransport
 import JobRunner
 import Logging
+import Metrics
 import QueueConsumer
 
 /// Turns deliveries into Jobs: validate, create the Job (adopting one that exists), then ack.
@@ -12,6 +13,7 @@ struct RequestPipeline: Sendable {
     let amqp: AMQPClient
     let kubernetes: KubernetesClient
     let replies: ReplyPublisher
+    let board: JobBoard
     let logger: Logger
 
     /// Handles deliveries until the stream ends or the task is cancelled.
@@ -25,6 +27,7 @@ struct RequestPipeline: Sendable {
     }
 
     func handle(_ delivery: AMQPDelivery) async {
+        let received = DispatchTime.now()
         let identity = RequestIdentity(message: delivery.message)
         var logger = self.logger
         logger[metadataKey: "request"] = "\(identity.value)"
@@ -39,6 +42,10 @@ struct RequestPipeline: Sendable {
             let spec = JobSpecBuilder(configuration: configuration).specification(for: request, identity: identity, message: delivery.message)
             do {
                 try await createJob(spec, logger: logger)
+                Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "dispatch")])
+                    .recordInterval(since: received)
+                Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "accepted")]).increment()
+                board.record(requestID: identity.value, jobName: request.jobName, k8sJob: spec.name, state: "running")
             } catch let error as KubernetesError where error.status == 422 || error.status == 400 {
                 // The API server refused what this request produced: no retry can help.
                 let rejection = RequestRejection(field: error.causes.first.map { "job (\($0))" } ?? "job", reason: error.message)
@@ -80,6 +87,7 @@ struct RequestPipeline: Sendable {
     /// headers (confirmed), then acks it.
     private func reject(_ delivery: AMQPDelivery, identity: RequestIdentity, rejection: RequestRejection, logger: Logger) async throws {
         logger.warning("request rejected", metadata: ["field": "\(rejection.field)", "reason": "\(rejection.reason)"])
+        Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "rejected")]).increment()
         var deadLetter = delivery.message
         deadLetter.properties.headers["x-rejected-field"] = rejection.field
         deadLetter.properties.headers["x-rejected-reason"] = rejection.reason
@@ -90,6 +98,7 @@ struct RequestPipeline: Sendable {
         if let replyTo = properties.replyTo, !replyTo.isEmpty {
             let jobName = (try? JSONSerialization.jsonObject(with: Data(delivery.message.body)) as? [String: Any])?["jobName"] as? String
             let reply = Reply.rejected(requestID: identity.value, jobName: jobName, rejection: rejection)
+            board.record(requestID: identity.value, jobName: jobName, k8sJob: nil, state: "rejected", reason: rejection.description)
             try await replies.publish(reply, replyTo: replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
         }
         try await amqp.ack(delivery)

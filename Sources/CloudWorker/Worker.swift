@@ -2,7 +2,9 @@ import Foundation
 import HTTPTransport
 import JobRunner
 import Logging
+import Metrics
 import ObjectStore
+import Prometheus
 import QueueConsumer
 
 /// Wires the parts together and runs them until SIGTERM or SIGINT, then shuts down in order:
@@ -12,6 +14,9 @@ struct Worker {
     let logger: Logger
 
     func run() async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let board = JobBoard()
         let amqp = AMQPClient(configuration: configuration.amqp, logger: logger)
         let kubernetes = KubernetesClient(configuration: configuration.kubernetes, logger: logger)
         let store = S3Client(configuration: configuration.s3, http: HTTPClient(concurrentRequests: 4), logger: logger)
@@ -20,9 +25,15 @@ struct Worker {
         let supervisor = JobSupervisor(
             kubernetes: kubernetes,
             archiver: LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate),
-            replies: replies, workerID: workerID, claimTimeout: configuration.claimTimeoutSeconds, logger: logger)
-        let pipeline = RequestPipeline(configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, logger: logger)
+            replies: replies, board: board, workerID: workerID, claimTimeout: configuration.claimTimeoutSeconds, logger: logger)
+        let pipeline = RequestPipeline(
+            configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, board: board, logger: logger)
         let watcher = JobWatcher(client: kubernetes, labelSelector: JobSpecBuilder(configuration: configuration).selector, logger: logger)
+        let routes = StatusRoutes(amqp: amqp, watcher: watcher, board: board, registry: registry)
+        let server = try configuration.httpPort.map { port in
+            try StatusServer(host: configuration.httpHost, port: port) { routes.respond(path: $0, query: $1) }
+        }
+        if let server { logger.info("status server listening", metadata: ["port": "\(server.port)"]) }
 
         let signals = ShutdownSignal()
         try await amqp.start()
@@ -41,6 +52,7 @@ struct Worker {
         await supervisor.drain(timeout: configuration.shutdownGraceSeconds)
         watch.cancel()
         amqp.shutdown()
+        server?.stop()
         logger.info("stopped")
     }
 }

@@ -18,6 +18,9 @@ struct WorkerConfiguration: Sendable {
     /// Seconds after which another replica's claim on a finished Job is considered abandoned.
     var claimTimeoutSeconds: Double
     var shutdownGraceSeconds: Double
+    /// Port of the probes, metrics and status pages; nil turns the server off.
+    var httpPort: Int?
+    var httpHost: String
 }
 
 /// Caps applied to requests.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import Logging
+import Synchronization
 
 /// What the watch reports about one Job.
 public enum JobWatchEvent: Sendable {
@@ -17,6 +18,10 @@ public final class JobWatcher: Sendable {
     private let labelSelector: String
     private let logger: Logger
     private let retry = RetryPolicy(maxAttempts: .max, baseDelay: 0.2, maxDelay: 10)
+    private let connected = Mutex(false)
+
+    /// Whether the last list or watch request reached the API server.
+    public var isConnected: Bool { connected.withLock { $0 } }
 
     public init(client: KubernetesClient, labelSelector: String, logger: Logger) {
         self.client = client
@@ -41,6 +46,7 @@ public final class JobWatcher: Sendable {
                     resourceVersion = list.metadata.resourceVersion ?? "0"
                 }
                 let stream = try await client.watchJobs(labelSelector: labelSelector, resourceVersion: resourceVersion!, timeoutSeconds: 300)
+                connected.withLock { $0 = true }
                 failures = 0
                 resourceVersion = try await consume(stream, from: resourceVersion!, onEvent: onEvent)
             } catch let error as KubernetesError where error.status == 410 {
@@ -49,6 +55,7 @@ public final class JobWatcher: Sendable {
             } catch is CancellationError {
                 return
             } catch {
+                connected.withLock { $0 = false }
                 failures += 1
                 logger.warning("Job watch failed, reconnecting", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                 try? await retry.wait(afterAttempt: failures)

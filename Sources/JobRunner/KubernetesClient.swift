@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import Logging
+import Metrics
 
 /// A small Kubernetes REST client for the calls the worker makes, retrying connection
 /// failures, 5xx and 429 (honouring `Retry-After`) and nothing else.
@@ -91,6 +92,7 @@ public final class KubernetesClient: Sendable {
     // MARK: - Plumbing
 
     private func openStream(_ request: HTTPRequest, operation: String) async throws -> HTTPStream {
+        Counter(label: "cloud_worker_kubernetes_requests_total", dimensions: [("verb", "STREAM")]).increment()
         let stream: HTTPStream
         do {
             stream = try await http.stream(request)
@@ -116,6 +118,7 @@ public final class KubernetesClient: Sendable {
         while true {
             attempt += 1
             let request = makeRequest(method, path, query: query, body: body, contentType: body.isEmpty ? nil : contentType, timeout: 30)
+            Counter(label: "cloud_worker_kubernetes_requests_total", dimensions: [("verb", method)]).increment()
             let failure: KubernetesError
             var retryAfter: Double?
             do {
@@ -127,6 +130,7 @@ public final class KubernetesClient: Sendable {
                 failure = KubernetesError.transport(error, operation: operation)
             }
             guard failure.isRetryable, attempt < configuration.retry.maxAttempts else { throw failure }
+            Counter(label: "cloud_worker_kubernetes_retries_total").increment()
             logger.debug("Kubernetes call failed, retrying", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
             try await configuration.retry.wait(afterAttempt: attempt, requested: retryAfter)
         }
