@@ -13,7 +13,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
         commandName: "cloud-worker",
         abstract: "Turns RabbitMQ requests into Kubernetes Jobs, archives their logs to S3 and replies.",
         discussion: """
-            S3 credentials come only from the environment: CLOUD_WORKER_S3_ACCESS_KEY_ID and
+            S3 credentials come only from the environment: CLOUD_WORKER_S3_ACCESS_KEY_ID and \
             CLOUD_WORKER_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
             """
     )
@@ -67,6 +67,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var allowedImagePrefixes: String?
     @Option(help: "ttlSecondsAfterFinished of Jobs (env CLOUD_WORKER_JOB_TTL_SECONDS; default 3600).")
     var jobTtlSeconds: Int?
+    @Option(help: "Seconds a pod may fail to pull its image or read its config before the job fails (env CLOUD_WORKER_STUCK_POD_GRACE_SECONDS; default 120).")
+    var stuckPodGraceSeconds: Int?
     @Option(help: "Comma-separated image pull secrets for the pods (env CLOUD_WORKER_IMAGE_PULL_SECRETS).")
     var imagePullSecrets: String?
     @Option(help: "Require pods to run as non-root, true or false (env CLOUD_WORKER_RUN_AS_NON_ROOT; default false).")
@@ -168,6 +170,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
                 runAsNonRoot: try settings.boolean(runAsNonRoot, "CLOUD_WORKER_RUN_AS_NON_ROOT", false)
             ),
             claimTimeoutSeconds: 300,
+            stuckPodGraceSeconds: Double(try settings.integer(stuckPodGraceSeconds, "CLOUD_WORKER_STUCK_POD_GRACE_SECONDS", 120)),
             shutdownGraceSeconds: 25,
             httpPort: try settings.integer(httpPort, "CLOUD_WORKER_HTTP_PORT", 8080).nonZero,
             httpHost: settings.value(httpHost, "CLOUD_WORKER_HTTP_HOST", "0.0.0.0")

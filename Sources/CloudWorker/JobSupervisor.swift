@@ -3,70 +3,165 @@ import JobRunner
 import Logging
 import Metrics
 
-/// Follows every Job of this deployment through the shared watch and finishes those that end:
-/// claim (so one replica reports), archive the logs, reply, delete. On start the watch's first
-/// list brings back whatever a previous run left unfinished.
+/// Follows every Job of this deployment and its pods through the two shared watches: archives
+/// each pod's log while it runs, and when a Job ends (or a pod is stuck past the grace) claims
+/// it so that one replica reports, waits for the logs, replies and deletes it. On start the
+/// watches' first lists bring back whatever a previous run left unfinished.
 actor JobSupervisor {
     private let kubernetes: KubernetesClient
     private let archiver: LogArchiver
     private let replies: ReplyPublisher
+    private let board: JobBoard
     private let workerID: String
     private let claimTimeout: Double
-    private let board: JobBoard
+    private let stuckGrace: Double
     private let logger: Logger
+
+    private var jobs: [String: Job] = [:]
+    private var pods: [String: Pod] = [:]
+    private var deletedPods: Set<String> = []
+    private var archives: [String: Task<Reply.LogObject?, Never>] = [:]
+    private var stuckSince: [String: Date] = [:]
     private var finishing: Set<String> = []
-    /// Unfinished Jobs seen by the watch, for the in-flight gauge.
-    private var running: Set<String> = []
-    private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
+    private var podsListed = false
     private var draining = false
+    private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
+
+    /// Waiting reasons that never clear by themselves.
+    static let stuckReasons: Set<String> = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"]
 
     init(
         kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, board: JobBoard, workerID: String,
-        claimTimeout: Double, logger: Logger
+        claimTimeout: Double, stuckGrace: Double, logger: Logger
     ) {
-        self.board = board
         self.kubernetes = kubernetes
         self.archiver = archiver
         self.replies = replies
+        self.board = board
         self.workerID = workerID
         self.claimTimeout = claimTimeout
+        self.stuckGrace = stuckGrace
         self.logger = logger
     }
 
-    /// Jobs being finished right now.
-    var inProgress: Int { finishing.count }
+    // MARK: - Watch events
 
-    func handle(_ event: JobWatchEvent) {
-        guard !draining else { return }
+    func handle(_ event: WatchEvent<Job>) {
         switch event {
-        case .current(let job) where JobOutcome.finalCondition(of: job) == nil:
-            running.insert(job.name)
-            inFlight.record(running.count)
         case .current(let job):
-            running.remove(job.name)
-            inFlight.record(running.count)
-            guard JobOutcome.finalCondition(of: job) != nil, job.metadata.deletionTimestamp == nil, isUnclaimed(job),
-                !finishing.contains(job.name)
-            else { return }
-            finishing.insert(job.name)
-            Task { await finish(job) }
+            jobs[job.name] = job
+            if JobOutcome.finalCondition(of: job) != nil { startFinishing(job, outcome: nil) }
         case .deleted(let job):
-            running.remove(job.name)
-            inFlight.record(running.count)
+            jobs[job.name] = nil
             // Deleted before anyone claimed it: cancelled by someone, or its TTL ran out.
-            guard job.annotations[JobMetadata.claimedBy] == nil, !finishing.contains(job.name) else { return }
-            finishing.insert(job.name)
-            Task { await reportDeleted(job) }
+            if job.annotations[JobMetadata.claimedBy] == nil, !finishing.contains(job.name), !draining {
+                finishing.insert(job.name)
+                Task { await reportDeleted(job) }
+            }
+        }
+        inFlight.record(jobs.values.filter { JobOutcome.finalCondition(of: $0) == nil }.count)
+    }
+
+    func handle(_ event: WatchEvent<Pod>) {
+        switch event {
+        case .current(let pod):
+            pods[pod.name] = pod
+            startArchiveIfRunning(pod)
+            checkStuck(pod)
+        case .deleted(let pod):
+            pods[pod.name] = pod
+            deletedPods.insert(pod.name)
+            stuckSince[pod.name] = nil
         }
     }
 
-    /// Stops taking up new Jobs and waits (bounded) for those in progress.
+    func podsWereListed() {
+        podsListed = true
+    }
+
+    /// Stops taking up new Jobs and waits (bounded) for those being finished.
     func drain(timeout: Double) async {
         draining = true
         let deadline = Date().addingTimeInterval(timeout)
         while !finishing.isEmpty && Date() < deadline {
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
+    }
+
+    // MARK: - Logs
+
+    private func startArchiveIfRunning(_ pod: Pod) {
+        guard archives[pod.name] == nil, !draining, let state = pod.containerState, state.running != nil || state.terminated != nil,
+            let jobName = pod.labels["batch.kubernetes.io/job-name"] ?? pod.labels["job-name"], let job = jobs[jobName]
+        else { return }
+        let bucket = job.annotations[JobMetadata.outputBucket] ?? ""
+        let key = archiver.key(
+            job: job.name, pod: pod.name, requestedName: job.annotations[JobMetadata.requestedName] ?? job.name,
+            prefix: job.annotations[JobMetadata.filePrefix])
+        let podName = pod.name
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.name)"
+        logger[metadataKey: "pod"] = "\(podName)"
+        let archiver = self.archiver
+        archives[podName] = Task {
+            do {
+                let bytes = try await archiver.archive(pod: podName, bucket: bucket, key: key) { await self.hasEnded(podName, job: jobName) }
+                let complete = self.ranToTheEnd(podName)
+                return Reply.LogObject(pod: podName, key: key, bytes: bytes, complete: complete)
+            } catch is CancellationError {
+                return nil
+            } catch {
+                logger.error("log archiving failed", metadata: ["error": "\(error)"])
+                return Reply.LogObject(pod: podName, key: key, bytes: 0, complete: false, error: "\(error)")
+            }
+        }
+    }
+
+    /// Whether a pod's log can grow no more: its container ended, the pod is gone, or its Job
+    /// says all its pods have ended.
+    private func hasEnded(_ pod: String, job: String) -> Bool {
+        if deletedPods.contains(pod) || pods[pod]?.isTerminated == true { return true }
+        return jobs[job].map { JobOutcome.finalCondition(of: $0) != nil } ?? true
+    }
+
+    private func ranToTheEnd(_ pod: String) -> Bool {
+        pods[pod]?.containerState?.terminated != nil
+    }
+
+    // MARK: - Stuck pods
+
+    private func checkStuck(_ pod: Pod) {
+        guard let waiting = pod.containerState?.waiting, let reason = waiting.reason, Self.stuckReasons.contains(reason) else {
+            stuckSince[pod.name] = nil
+            return
+        }
+        guard stuckSince[pod.name] == nil else { return }
+        stuckSince[pod.name] = Date()
+        let grace = stuckGrace
+        Task {
+            try? await Task.sleep(nanoseconds: UInt64(grace * 1e9))
+            self.stuckGraceEnded(pod.name)
+        }
+    }
+
+    private func stuckGraceEnded(_ podName: String) {
+        guard let since = stuckSince[podName], Date().timeIntervalSince(since) >= stuckGrace * 0.99, let pod = pods[podName],
+            let waiting = pod.containerState?.waiting, let jobName = pod.labels["batch.kubernetes.io/job-name"] ?? pod.labels["job-name"],
+            let job = jobs[jobName]
+        else { return }
+        let outcome = JobOutcome(
+            status: .failed, reason: waiting.reason ?? "ContainerNotStarting",
+            message: "pod \(podName) could not start its container for \(Int(stuckGrace)) s: \(waiting.message ?? "")",
+            exitCode: nil, terminationMessage: nil, startedAt: job.status?.startTime, completedAt: Date().formatted(.iso8601))
+        startFinishing(job, outcome: outcome)
+    }
+
+    // MARK: - Finishing a Job
+
+    private func startFinishing(_ job: Job, outcome: JobOutcome?) {
+        guard !draining, job.metadata.deletionTimestamp == nil, isUnclaimed(job), !finishing.contains(job.name) else { return }
+        finishing.insert(job.name)
+        Task { await finish(job, outcome: outcome) }
     }
 
     private func isUnclaimed(_ job: Job) -> Bool {
@@ -78,24 +173,30 @@ actor JobSupervisor {
         return Date().timeIntervalSince(claimed) > claimTimeout
     }
 
-    // MARK: - Finishing a Job
-
-    private func finish(_ job: Job) async {
-        defer { finishing.remove(job.name) }
+    private func finish(_ job: Job, outcome override: JobOutcome?) async {
+        defer {
+            finishing.remove(job.name)
+            forget(job)
+        }
         var logger = self.logger
         logger[metadataKey: "request"] = "\(job.annotations[JobMetadata.requestID] ?? "?")"
         logger[metadataKey: "job"] = "\(job.name)"
         let started = DispatchTime.now()
         do {
             guard let claimed = try await claim(job, logger: logger) else { return }
-            let pods = try await kubernetes.listPods(labelSelector: "batch.kubernetes.io/controller-uid=\(claimed.metadata.uid ?? "")").items
-                .sorted { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }
-            guard var outcome = JobOutcome.evaluate(job: claimed, pods: pods) else { return }
-            let (logs, archiveError) = await archiveLogs(of: claimed, pods: pods, logger: logger)
+            while !podsListed { try await Task.sleep(nanoseconds: 20_000_000) }
+            let jobPods = try await podsOf(claimed)
+            guard var outcome = override ?? JobOutcome.evaluate(job: claimed, pods: jobPods) else { return }
+            jobPods.forEach { startArchiveIfRunning($0) }
+            var logs: [Reply.LogObject] = []
+            for pod in jobPods {
+                if let archive = archives[pod.name], let log = await archive.value { logs.append(log) }
+            }
+            let archiveError = logs.first { $0.error != nil }?.error
             if let archiveError {
+                outcome.message = "the job ended (\(outcome.status.rawValue), \(outcome.reason)) but its logs could not be archived: \(archiveError)"
                 outcome.status = .error
                 outcome.reason = "LogArchiveFailed"
-                outcome.message = "the job ended (\(outcome.reason)) but its logs could not be archived: \(archiveError)"
             }
             let reply = makeReply(claimed, outcome: outcome, logs: logs)
             try await publish(reply, for: claimed, logger: logger)
@@ -117,37 +218,54 @@ actor JobSupervisor {
         }
     }
 
-    /// Marks the Job as ours, only if nobody changed it since we saw it (409 otherwise).
-    private func claim(_ job: Job, logger: Logger) async throws -> Job? {
-        let now = Date().formatted(.iso8601)
-        do {
-            return try await kubernetes.patchJob(
-                job.name, annotations: [JobMetadata.claimedBy: workerID, JobMetadata.claimedAt: now],
-                resourceVersion: job.metadata.resourceVersion)
-        } catch let error as KubernetesError where error.status == 409 || error.status == 404 {
-            logger.debug("job changed or taken by another replica", metadata: ["reason": "\(error.reason)"])
-            return nil
+    /// The Job's pods as the pod watch knows them; asks the API server only when the watch
+    /// has not yet seen every pod the Job counts.
+    private func podsOf(_ job: Job) async throws -> [Pod] {
+        let uid = job.metadata.uid ?? ""
+        let known = pods.values.filter { $0.labels["batch.kubernetes.io/controller-uid"] == uid || $0.labels["controller-uid"] == uid }
+        let expected = (job.status?.succeeded ?? 0) + (job.status?.failed ?? 0)
+        let all: [Pod]
+        if known.count >= expected && known.allSatisfy({ $0.isTerminated || $0.containerState?.waiting != nil }) {
+            all = Array(known)
+        } else {
+            all = try await kubernetes.list(Pod.self, labelSelector: "batch.kubernetes.io/controller-uid=\(uid)").items
+            for pod in all { pods[pod.name] = pod }
         }
+        return all.sorted { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }
     }
 
-    private func archiveLogs(of job: Job, pods: [Pod], logger: Logger) async -> ([Reply.LogObject], String?) {
-        let bucket = job.annotations[JobMetadata.outputBucket] ?? ""
-        var logs: [Reply.LogObject] = []
-        var failure: String?
-        for pod in pods {
-            let key = archiver.key(
-                job: job.name, pod: pod.name, requestedName: job.annotations[JobMetadata.requestedName] ?? job.name,
-                prefix: job.annotations[JobMetadata.filePrefix])
+    /// Marks the Job as ours, only if nobody changed it since we saw it. On a conflict the Job
+    /// is read again: if it is still unclaimed, the claim is retried at its new version.
+    private func claim(_ job: Job, logger: Logger) async throws -> Job? {
+        var current = job
+        for _ in 0..<3 {
             do {
-                let bytes = try await archiver.archive(pod: pod.name, bucket: bucket, key: key)
-                logs.append(Reply.LogObject(pod: pod.name, key: key, bytes: bytes, complete: true))
-            } catch {
-                logger.error("log archiving failed", metadata: ["pod": "\(pod.name)", "error": "\(error)"])
-                logs.append(Reply.LogObject(pod: pod.name, key: key, bytes: 0, complete: false))
-                failure = failure ?? "\(error)"
+                return try await kubernetes.patchJob(
+                    current.name, annotations: [JobMetadata.claimedBy: workerID, JobMetadata.claimedAt: Date().formatted(.iso8601)],
+                    resourceVersion: current.metadata.resourceVersion)
+            } catch let error as KubernetesError where error.status == 409 {
+                current = try await kubernetes.getJob(current.name)
+                guard isUnclaimed(current) else {
+                    logger.debug("job taken by another replica")
+                    return nil
+                }
+            } catch let error as KubernetesError where error.status == 404 {
+                return nil
             }
         }
-        return (logs, failure)
+        logger.warning("job keeps changing; leaving it for a later event")
+        return nil
+    }
+
+    /// Drops what was kept for a Job that is done.
+    private func forget(_ job: Job) {
+        let uid = job.metadata.uid ?? ""
+        for pod in pods.values where pod.labels["batch.kubernetes.io/controller-uid"] == uid {
+            pods[pod.name] = nil
+            archives[pod.name] = nil
+            deletedPods.remove(pod.name)
+            stuckSince[pod.name] = nil
+        }
     }
 
     private func makeReply(_ job: Job, outcome: JobOutcome, logs: [Reply.LogObject]) -> Reply {
@@ -171,7 +289,10 @@ actor JobSupervisor {
     }
 
     private func reportDeleted(_ job: Job) async {
-        defer { finishing.remove(job.name) }
+        defer {
+            finishing.remove(job.name)
+            forget(job)
+        }
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
         let reply = Reply(

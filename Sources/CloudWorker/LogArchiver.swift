@@ -3,7 +3,7 @@ import JobRunner
 import Logging
 import ObjectStore
 
-/// Copies pod logs into the output bucket, streaming in constant memory.
+/// Copies pod logs into the output bucket while the pods run, streaming in constant memory.
 struct LogArchiver: Sendable {
     let kubernetes: KubernetesClient
     let store: S3Client
@@ -18,16 +18,12 @@ struct LogArchiver: Sendable {
             .replacingOccurrences(of: "{prefix}", with: prefix ?? "")
     }
 
-    /// Archives one pod's log; returns its size.
-    func archive(pod: String, bucket: String, key: String) async throws -> Int {
-        let stream = try await kubernetes.streamLog(pod: pod, follow: false)
-        do {
-            return try await store.upload(bucket: bucket, key: key, contentType: "text/plain; charset=utf-8") {
-                try await stream.next()
-            }
-        } catch {
-            stream.cancel()
-            throw error
+    /// Follows one pod's log to its end and stores it; returns its size.
+    func archive(pod: String, bucket: String, key: String, hasTerminated: @escaping @Sendable () async -> Bool) async throws -> Int {
+        let follower = PodLogFollower(client: kubernetes, pod: pod, hasTerminated: hasTerminated)
+        defer { follower.cancel() }
+        return try await store.upload(bucket: bucket, key: key, contentType: "text/plain; charset=utf-8") {
+            try await follower.next()
         }
     }
 }

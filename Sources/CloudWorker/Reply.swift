@@ -24,6 +24,8 @@ struct Reply: Codable, Sendable, Equatable {
         var key: String
         var bytes: Int
         var complete: Bool
+        /// Why the log could not be stored, if it could not.
+        var error: String?
     }
 
     /// MSTC's one-line summary: `Job <name> complete.` on success, `Job <name> <status>: ...` else.

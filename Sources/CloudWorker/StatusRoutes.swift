@@ -6,7 +6,7 @@ import QueueConsumer
 /// What the status server answers: probes, Prometheus metrics, the jobs API and page.
 struct StatusRoutes: Sendable {
     let amqp: AMQPClient
-    let watcher: JobWatcher
+    let watcher: ResourceWatcher<Job>
     let board: JobBoard
     let registry: PrometheusCollectorRegistry
 

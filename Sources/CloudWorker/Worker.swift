@@ -25,11 +25,14 @@ struct Worker {
         let supervisor = JobSupervisor(
             kubernetes: kubernetes,
             archiver: LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate),
-            replies: replies, board: board, workerID: workerID, claimTimeout: configuration.claimTimeoutSeconds, logger: logger)
+            replies: replies, board: board, workerID: workerID, claimTimeout: configuration.claimTimeoutSeconds,
+            stuckGrace: configuration.stuckPodGraceSeconds, logger: logger)
         let pipeline = RequestPipeline(
             configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, board: board, logger: logger)
-        let watcher = JobWatcher(client: kubernetes, labelSelector: JobSpecBuilder(configuration: configuration).selector, logger: logger)
-        let routes = StatusRoutes(amqp: amqp, watcher: watcher, board: board, registry: registry)
+        let selector = JobSpecBuilder(configuration: configuration).selector
+        let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
+        let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)
+        let routes = StatusRoutes(amqp: amqp, watcher: jobWatcher, board: board, registry: registry)
         let server = try configuration.httpPort.map { port in
             try StatusServer(host: configuration.httpHost, port: port) { routes.respond(path: $0, query: $1) }
         }
@@ -44,13 +47,16 @@ struct Worker {
                 "apiServer": "\(configuration.kubernetes.server)",
             ])
 
-        let watch = Task { await watcher.run(onEvent: { await supervisor.handle($0) }) }
+        let watches = [
+            Task { await podWatcher.run(onEvent: { await supervisor.handle($0) }, onListed: { _ in await supervisor.podsWereListed() }) },
+            Task { await jobWatcher.run(onEvent: { await supervisor.handle($0) }) },
+        ]
         let intake = Task { await pipeline.run() }
         await signals.wait()
         logger.info("shutting down: no new requests; finishing jobs in progress")
         intake.cancel()
         await supervisor.drain(timeout: configuration.shutdownGraceSeconds)
-        watch.cancel()
+        watches.forEach { $0.cancel() }
         amqp.shutdown()
         server?.stop()
         logger.info("stopped")

@@ -17,6 +17,9 @@ struct WorkerConfiguration: Sendable {
     var pod: PodSettings
     /// Seconds after which another replica's claim on a finished Job is considered abandoned.
     var claimTimeoutSeconds: Double
+    /// Seconds a pod may wait in ErrImagePull, ImagePullBackOff or CreateContainerConfigError
+    /// before its Job is reported failed.
+    var stuckPodGraceSeconds: Double
     var shutdownGraceSeconds: Double
     /// Port of the probes, metrics and status pages; nil turns the server off.
     var httpPort: Int?

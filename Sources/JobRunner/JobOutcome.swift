@@ -12,6 +12,19 @@ public struct JobOutcome: Sendable, Equatable {
     public var startedAt: String?
     public var completedAt: String?
 
+    public init(
+        status: Status, reason: String, message: String, exitCode: Int? = nil, terminationMessage: String? = nil,
+        startedAt: String? = nil, completedAt: String? = nil
+    ) {
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.exitCode = exitCode
+        self.terminationMessage = terminationMessage
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+    }
+
     /// The Job's final condition (`Complete` or `Failed`), if it has one.
     public static func finalCondition(of job: Job) -> JobCondition? {
         job.status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == "True" }

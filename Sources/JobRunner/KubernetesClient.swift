@@ -14,7 +14,7 @@ public final class KubernetesClient: Sendable {
     /// Every API call the worker makes, as (resource, verb) pairs that RBAC must grant.
     public static let apiCalls: [(resource: String, verb: String)] = [
         ("jobs", "create"), ("jobs", "get"), ("jobs", "list"), ("jobs", "watch"), ("jobs", "patch"), ("jobs", "delete"),
-        ("pods", "list"), ("pods/log", "get"),
+        ("pods", "list"), ("pods", "watch"), ("pods/log", "get"),
     ]
 
     public init(configuration: KubernetesConfiguration, logger: Logger) {
@@ -56,37 +56,38 @@ public final class KubernetesClient: Sendable {
         _ = try await call("DELETE", "\(jobsPath)/\(name)", body: body, operation: "delete job \(name)")
     }
 
-    public func listJobs(labelSelector: String) async throws -> ObjectList<Job> {
-        try decode(try await call("GET", jobsPath, query: [("labelSelector", labelSelector)], operation: "list jobs"))
+    // MARK: - Lists and watches
+
+    private func collectionPath<Object: KubernetesObject>(_ kind: Object.Type) -> String {
+        "\(Object.apiPrefix)/namespaces/\(namespace)/\(Object.resource)"
+    }
+
+    public func list<Object: KubernetesObject>(_ kind: Object.Type, labelSelector: String) async throws -> ObjectList<Object> {
+        try decode(try await call("GET", collectionPath(kind), query: [("labelSelector", labelSelector)], operation: "list \(Object.resource)"))
+    }
+
+    /// Opens a watch from `resourceVersion`; the caller reads newline-delimited events.
+    public func watch<Object: KubernetesObject>(
+        _ kind: Object.Type, labelSelector: String, resourceVersion: String, timeoutSeconds: Int
+    ) async throws -> HTTPStream {
+        let query = [
+            ("watch", "1"), ("labelSelector", labelSelector), ("resourceVersion", resourceVersion),
+            ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(timeoutSeconds)"),
+        ]
+        let request = makeRequest("GET", collectionPath(kind), query: query, body: [], contentType: nil, timeout: 0)
+        return try await openStream(request, operation: "watch \(Object.resource)")
     }
 
     // MARK: - Pods
 
-    public func listPods(labelSelector: String) async throws -> ObjectList<Pod> {
-        try decode(
-            try await call("GET", "/api/v1/namespaces/\(namespace)/pods", query: [("labelSelector", labelSelector)], operation: "list pods"))
-    }
-
     /// Streams a pod's log. The caller reads the body and cancels the stream if it stops early.
-    public func streamLog(pod: String, follow: Bool, sinceTime: String? = nil, timestamps: Bool = false) async throws -> HTTPStream {
+    public func streamLog(pod: String, follow: Bool, sinceTime: String?, timestamps: Bool) async throws -> HTTPStream {
         var query: [(String, String)] = []
         if follow { query.append(("follow", "true")) }
         if timestamps { query.append(("timestamps", "true")) }
         if let sinceTime { query.append(("sinceTime", sinceTime)) }
         let request = makeRequest("GET", "/api/v1/namespaces/\(namespace)/pods/\(pod)/log", query: query, body: [], contentType: nil, timeout: 0)
         return try await openStream(request, operation: "read log of pod \(pod)")
-    }
-
-    // MARK: - Watch
-
-    /// Opens a watch on Jobs from `resourceVersion`; the caller reads newline-delimited events.
-    public func watchJobs(labelSelector: String, resourceVersion: String, timeoutSeconds: Int) async throws -> HTTPStream {
-        let query = [
-            ("watch", "1"), ("labelSelector", labelSelector), ("resourceVersion", resourceVersion),
-            ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(timeoutSeconds)"),
-        ]
-        let request = makeRequest("GET", jobsPath, query: query, body: [], contentType: nil, timeout: 0)
-        return try await openStream(request, operation: "watch jobs")
     }
 
     // MARK: - Plumbing

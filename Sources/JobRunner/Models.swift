@@ -10,12 +10,26 @@ public struct ObjectMeta: Codable, Sendable {
     public var annotations: [String: String]?
 }
 
-public struct Job: Codable, Sendable {
+/// An object the worker lists and watches.
+public protocol KubernetesObject: Codable, Sendable {
+    /// The collection path below `/api/v1` or `/apis/<group>/<version>`, e.g. `jobs`.
+    static var resource: String { get }
+    /// `/api/v1` or `/apis/batch/v1`.
+    static var apiPrefix: String { get }
+    var metadata: ObjectMeta { get }
+}
+
+extension KubernetesObject {
+    public var name: String { metadata.name ?? "" }
+    public var labels: [String: String] { metadata.labels ?? [:] }
+    public var annotations: [String: String] { metadata.annotations ?? [:] }
+}
+
+public struct Job: KubernetesObject {
+    public static let resource = "jobs"
+    public static let apiPrefix = "/apis/batch/v1"
     public var metadata: ObjectMeta
     public var status: JobStatus?
-
-    public var name: String { metadata.name ?? "" }
-    public var annotations: [String: String] { metadata.annotations ?? [:] }
 }
 
 public struct JobStatus: Codable, Sendable {
@@ -35,11 +49,19 @@ public struct JobCondition: Codable, Sendable {
     public var lastTransitionTime: String?
 }
 
-public struct Pod: Codable, Sendable {
+public struct Pod: KubernetesObject {
+    public static let resource = "pods"
+    public static let apiPrefix = "/api/v1"
     public var metadata: ObjectMeta
     public var status: PodStatus?
 
-    public var name: String { metadata.name ?? "" }
+    /// The first container's state: the worker's Jobs have one container.
+    public var containerState: ContainerState? { status?.containerStatuses?.first?.state }
+
+    /// Whether the container has ended (or the pod ended without it ever running).
+    public var isTerminated: Bool {
+        containerState?.terminated != nil || status?.phase == "Succeeded" || status?.phase == "Failed"
+    }
 }
 
 public struct PodStatus: Codable, Sendable {

@@ -13,19 +13,73 @@ import Testing
     static let accessKey = environment["S3_ACCESS_KEY_ID"] ?? "CWTESTACCESSKEY"
     static let secretKey = environment["S3_SECRET_ACCESS_KEY"] ?? "cwTestSecretKey0123456789abcdefghijklmn"
 
-    static func client(secret: String = secretKey, multipartThreshold: Int = 16 << 20, partSize: Int = 8 << 20) -> S3Client {
+    static func client(
+        secret: String = secretKey, multipartThreshold: Int = 16 << 20, partSize: Int = 8 << 20, concurrentRequests: Int = 4
+    ) -> S3Client {
         let configuration = S3Configuration(
             endpoint: endpoint, region: "us-east-1",
             credentials: S3Credentials(accessKeyID: accessKey, secretAccessKey: secret),
             multipartThreshold: multipartThreshold, partSize: partSize,
             retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.05, maxDelay: 0.1))
-        return S3Client(configuration: configuration, http: HTTPClient(), logger: Logger(label: "test"))
+        return S3Client(
+            configuration: configuration, http: HTTPClient(concurrentRequests: concurrentRequests), logger: Logger(label: "test"))
     }
 
     static func freshBucket(_ client: S3Client) async throws -> String {
         let bucket = "it-\(UUID().uuidString.lowercased().prefix(13))"
         try await client.createBucket(bucket)
         return bucket
+    }
+
+    /// Deletes every object of `bucket`, then the bucket (the large tests clean up after themselves).
+    static func removeBucket(_ bucket: String, client: S3Client) async throws {
+        let keys = try await client.listObjects(bucket: bucket).map(\.key)
+        try await forEach(keys, concurrently: 16) { try await client.deleteObject(bucket: bucket, key: $0) }
+        _ = try await client.send("DELETE", bucket: bucket)
+    }
+
+    /// Runs `body` on every item with at most `limit` of them in flight.
+    static func forEach<Item: Sendable>(
+        _ items: [Item], concurrently limit: Int, _ body: @escaping @Sendable (Item) async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, item) in items.enumerated() {
+                if index >= limit { try await group.next() }
+                group.addTask { try await body(item) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// `count` reproducible pseudo-random bytes (xorshift64), quick to make even unoptimised.
+    static func pseudoRandomBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
+        var state = seed
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var offset = 0
+            while offset < count {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                var word = state
+                for _ in 0..<min(8, count - offset) {
+                    buffer[offset] = UInt8(truncatingIfNeeded: word)
+                    word >>= 8
+                    offset += 1
+                }
+            }
+            initialized = count
+        }
+    }
+
+    /// A source for `upload(from:)` that hands out `data` in chunks of `chunkSize`.
+    static func chunks(of data: [UInt8], size chunkSize: Int) -> () async throws -> [UInt8]? {
+        var offset = 0
+        return {
+            guard offset < data.count else { return nil }
+            let chunk = Array(data[offset..<min(offset + chunkSize, data.count)])
+            offset += chunk.count
+            return chunk
+        }
     }
 
     @Test func roundTripsObjectsWithAwkwardKeys() async throws {
@@ -95,5 +149,76 @@ import Testing
         }
         #expect(try await client.listMultipartUploads(bucket: bucket).isEmpty)
         #expect(try await client.headObject(bucket: bucket, key: "broken.bin") == nil)
+    }
+
+    // MARK: - Large objects, multipart, pagination
+
+    @Test func fiftyMebibytesRoundTripThroughAStreamedUpload() async throws {
+        let client = Self.client()  // 16 MiB threshold, 8 MiB parts: seven parts, the last 2 MiB
+        let partSize = client.configuration.partSize
+        let bucket = try await Self.freshBucket(client)
+        let data = Self.pseudoRandomBytes(50 << 20)
+        // Chunks that never line up with the parts, so the upload has to re-cut them.
+        let stored = try await client.upload(
+            bucket: bucket, key: "fifty.bin", contentType: "application/octet-stream",
+            from: Self.chunks(of: data, size: 1_000_003))
+        #expect(stored == data.count)
+
+        let info = try #require(try await client.headObject(bucket: bucket, key: "fifty.bin"))
+        #expect(info.size == data.count)
+        let parts = stride(from: 0, to: data.count, by: partSize).map { data[$0..<min($0 + partSize, data.count)] }
+        #expect(parts.count == 7)
+        #expect(info.etag == MD5.multipartETag(parts: parts))
+        let fetched = try await client.getObject(bucket: bucket, key: "fifty.bin")
+        #expect(fetched.count == data.count)
+        #expect(fetched == data)
+        #expect(try await client.listMultipartUploads(bucket: bucket).isEmpty)
+        try await Self.removeBucket(bucket, client: client)
+    }
+
+    @Test func multipartPartsAndTheWholeCarryTheirMD5ETags() async throws {
+        let client = Self.client()
+        let bucket = try await Self.freshBucket(client)
+        let key = "parts/three parts+ünïcödé.bin"
+        let data = Self.pseudoRandomBytes(10 << 20 + 1_234, seed: 42)
+        let parts = [data[0..<5 << 20], data[5 << 20..<10 << 20], data[(10 << 20)...]]
+
+        var upload = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: "application/octet-stream")
+        #expect(try await client.listMultipartUploads(bucket: bucket).contains(upload.id))
+        for (number, part) in parts.enumerated() {
+            try await upload.append(Array(part), client: client)
+            #expect(upload.etags[number] == "\"\(MD5.hex(part))\"", "part \(number + 1)")
+        }
+        try await client.completeMultipartUpload(upload)
+
+        let info = try #require(try await client.headObject(bucket: bucket, key: key))
+        #expect(info.size == data.count)
+        #expect(info.etag == MD5.multipartETag(parts: parts))
+        #expect(info.etag.hasSuffix("-3\""))
+        #expect(try await client.getObject(bucket: bucket, key: key) == data)
+        #expect(try await client.listMultipartUploads(bucket: bucket).isEmpty)
+        try await Self.removeBucket(bucket, client: client)
+    }
+
+    @Test func listingFollowsContinuationTokensPastAThousandKeys() async throws {
+        let client = Self.client(concurrentRequests: 16)
+        let bucket = try await Self.freshBucket(client)
+        let keys = (0..<1_050).map { "many/object-\(String(1_000_000 + $0).dropFirst())" }
+        try await Self.forEach(keys, concurrently: 16) { key in
+            try await client.putObject(bucket: bucket, key: key, body: Array(key.utf8), contentType: "text/plain")
+        }
+
+        // One raw ListObjectsV2 call: the store stops at 1,000 keys and hands out a token, so a
+        // complete listing below can only come from following it.
+        let firstPage = XMLFields(try await client.send("GET", bucket: bucket, query: [("list-type", "2"), ("prefix", "")]).body)
+        #expect(firstPage.first("IsTruncated") == "true")
+        #expect(firstPage.first("NextContinuationToken")?.isEmpty == false)
+        #expect(firstPage.elements("Contents").count == 1_000)
+
+        let listed = try await client.listObjects(bucket: bucket, prefix: "many/")
+        #expect(listed.count == keys.count)
+        #expect(listed.map(\.key).sorted() == keys)
+        #expect(listed.allSatisfy { $0.size == $0.key.utf8.count })
+        try await Self.removeBucket(bucket, client: client)
     }
 }

@@ -3,17 +3,17 @@ import HTTPTransport
 import Logging
 import Synchronization
 
-/// What the watch reports about one Job.
-public enum JobWatchEvent: Sendable {
-    /// The Job as it now is (from the initial list, ADDED or MODIFIED).
-    case current(Job)
-    case deleted(Job)
+/// What a watch reports about one object.
+public enum WatchEvent<Object: KubernetesObject>: Sendable {
+    /// The object as it now is (from a list, ADDED or MODIFIED).
+    case current(Object)
+    case deleted(Object)
 }
 
-/// One shared list-then-watch of the worker's Jobs, feeding every in-flight request: resumed
-/// from the last resourceVersion, bookmarks requested, re-listed when the server answers 410,
-/// reconnected with backoff. No per-job polling.
-public final class JobWatcher: Sendable {
+/// One shared list-then-watch of one kind of object (the worker's Jobs, their Pods), feeding
+/// every in-flight request: resumed from the last resourceVersion, bookmarks requested,
+/// re-listed when the server answers 410, reconnected with backoff. No per-job polling.
+public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
     private let client: KubernetesClient
     private let labelSelector: String
     private let logger: Logger
@@ -32,7 +32,7 @@ public final class JobWatcher: Sendable {
     /// Runs until the task is cancelled, calling `onEvent` for every change in order.
     /// `onListed` is called after each complete list, with the names it held.
     public func run(
-        onEvent: @Sendable (JobWatchEvent) async -> Void,
+        onEvent: @Sendable (WatchEvent<Object>) async -> Void,
         onListed: @Sendable (Set<String>) async -> Void = { _ in }
     ) async {
         var resourceVersion: String?
@@ -40,24 +40,25 @@ public final class JobWatcher: Sendable {
         while !Task.isCancelled {
             do {
                 if resourceVersion == nil {
-                    let list = try await client.listJobs(labelSelector: labelSelector)
-                    for job in list.items { await onEvent(.current(job)) }
+                    let list = try await client.list(Object.self, labelSelector: labelSelector)
+                    for object in list.items { await onEvent(.current(object)) }
                     await onListed(Set(list.items.map(\.name)))
                     resourceVersion = list.metadata.resourceVersion ?? "0"
                 }
-                let stream = try await client.watchJobs(labelSelector: labelSelector, resourceVersion: resourceVersion!, timeoutSeconds: 300)
+                let stream = try await client.watch(
+                    Object.self, labelSelector: labelSelector, resourceVersion: resourceVersion!, timeoutSeconds: 300)
                 connected.withLock { $0 = true }
                 failures = 0
                 resourceVersion = try await consume(stream, from: resourceVersion!, onEvent: onEvent)
             } catch let error as KubernetesError where error.status == 410 {
-                logger.info("Job watch expired, listing again", metadata: ["reason": "\(error.reason)"])
+                logger.info("watch expired, listing again", metadata: ["resource": "\(Object.resource)", "reason": "\(error.reason)"])
                 resourceVersion = nil
             } catch is CancellationError {
                 return
             } catch {
                 connected.withLock { $0 = false }
                 failures += 1
-                logger.warning("Job watch failed, reconnecting", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                logger.warning("watch failed, reconnecting", metadata: ["resource": "\(Object.resource)", "error": "\(error)", "attempt": "\(failures)"])
                 try? await retry.wait(afterAttempt: failures)
             }
         }
@@ -65,7 +66,7 @@ public final class JobWatcher: Sendable {
 
     /// Reads one watch stream to its end; returns the resourceVersion to resume from, or nil
     /// when the history has expired and a new list is needed.
-    private func consume(_ stream: HTTPStream, from start: String, onEvent: @Sendable (JobWatchEvent) async -> Void) async throws -> String? {
+    private func consume(_ stream: HTTPStream, from start: String, onEvent: @Sendable (WatchEvent<Object>) async -> Void) async throws -> String? {
         var resourceVersion = start
         var lines = LineSplitter()
         let decoder = JSONDecoder()
@@ -76,18 +77,18 @@ public final class JobWatcher: Sendable {
                 case "ERROR":
                     let status = try decoder.decode(Event<StatusObject>.self, from: Data(line)).object
                     if status.code == 410 {
-                        logger.info("Job watch history expired, listing again", metadata: ["message": "\(status.message ?? "")"])
+                        logger.info("watch history expired, listing again", metadata: ["resource": "\(Object.resource)", "message": "\(status.message ?? "")"])
                         stream.cancel()
                         return nil
                     }
-                    throw KubernetesError(status: status.code ?? 500, reason: status.reason ?? "WatchError", message: status.message ?? "", operation: "watch jobs")
+                    throw KubernetesError(status: status.code ?? 500, reason: status.reason ?? "WatchError", message: status.message ?? "", operation: "watch \(Object.resource)")
                 case "BOOKMARK":
-                    let job = try decoder.decode(Event<Job>.self, from: Data(line)).object
-                    resourceVersion = job.metadata.resourceVersion ?? resourceVersion
+                    let bookmark = try decoder.decode(Event<Bookmark>.self, from: Data(line)).object
+                    resourceVersion = bookmark.metadata.resourceVersion ?? resourceVersion
                 default:
-                    let job = try decoder.decode(Event<Job>.self, from: Data(line)).object
-                    resourceVersion = job.metadata.resourceVersion ?? resourceVersion
-                    await onEvent(header.type == "DELETED" ? .deleted(job) : .current(job))
+                    let object = try decoder.decode(Event<Object>.self, from: Data(line)).object
+                    resourceVersion = object.metadata.resourceVersion ?? resourceVersion
+                    await onEvent(header.type == "DELETED" ? .deleted(object) : .current(object))
                 }
             }
         }
@@ -98,8 +99,13 @@ public final class JobWatcher: Sendable {
         var type: String
     }
 
-    private struct Event<Object: Decodable>: Decodable {
-        var object: Object
+    private struct Event<Payload: Decodable>: Decodable {
+        var object: Payload
+    }
+
+    /// A BOOKMARK's object carries only its resourceVersion.
+    private struct Bookmark: Decodable {
+        var metadata: ObjectMeta
     }
 }
 
@@ -117,5 +123,11 @@ struct LineSplitter {
         }
         pending.removeFirst(start)
         return lines
+    }
+
+    /// What is left after the last newline (a final line without one).
+    mutating func remainder() -> [[UInt8]] {
+        defer { pending = [] }
+        return pending.isEmpty ? [] : [pending]
     }
 }
