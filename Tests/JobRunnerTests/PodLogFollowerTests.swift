@@ -1,0 +1,43 @@
+import Testing
+
+@testable import JobRunner
+
+@Suite struct LogTimestampTests {
+    @Test func parsesAndOrdersToTheNanosecond() throws {
+        let a = try #require(LogTimestamp("2026-11-22T02:35:58.123456789Z"))
+        let b = try #require(LogTimestamp("2026-11-22T02:35:58.12345679Z"))
+        let c = try #require(LogTimestamp("2026-11-22T02:35:59Z"))
+        #expect(a < b && b < c)
+        #expect(a.wholeSeconds == "2026-11-22T02:35:58Z")
+        #expect(c.seconds == 1_795_314_959)  // date -d 2026-11-22T02:35:59Z +%s
+        #expect(LogTimestamp("not a time") == nil)
+    }
+}
+
+@Suite struct ResumeFilterTests {
+    static func line(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func stripsTimestamps() {
+        var filter = ResumeFilter()
+        #expect(filter.accept(Self.line("2026-11-22T02:35:58.1Z hello world")) == Self.line("hello world\n"))
+        #expect(filter.accept(Self.line("no timestamp here")) == Self.line("no timestamp here\n"))
+    }
+
+    @Test func resumedStreamSkipsWhatWasAlreadyTaken() {
+        var filter = ResumeFilter()
+        var output: [UInt8] = []
+        for text in ["2026-11-22T02:35:58.1Z a", "2026-11-22T02:35:58.2Z b", "2026-11-22T02:35:58.2Z c"] {
+            output += filter.accept(Self.line(text))
+        }
+        #expect(filter.resumeFrom?.wholeSeconds == "2026-11-22T02:35:58Z")
+        filter.startResume()
+        // The kubelet resends everything from the start of that second.
+        for text in [
+            "2026-11-22T02:35:58.1Z a", "2026-11-22T02:35:58.2Z b", "2026-11-22T02:35:58.2Z c", "2026-11-22T02:35:58.2Z d",
+            "2026-11-22T02:35:59.0Z e",
+        ] {
+            output += filter.accept(Self.line(text))
+        }
+        #expect(String(decoding: output, as: UTF8.self) == "a\nb\nc\nd\ne\n")
+    }
+}
