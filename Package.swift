@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cloud-worker", targets: ["CloudWorker"]),
-        .library(name: "ObjectStore", targets: ["ObjectStore"]),
+        .library(name: "ObjectStore", targets: ["ObjectStore", "HTTPTransport"]),
         .library(name: "JobRunner", targets: ["JobRunner"]),
         .library(name: "QueueConsumer", targets: ["QueueConsumer"]),
     ],

@@ -3,8 +3,9 @@ import HTTPTransport
 
 extension S3Client {
     /// Uploads what `source` yields under `key` in constant memory: one PUT when it all fits
-    /// below the multipart threshold, else a multipart upload of `partSize` parts, aborted if
-    /// anything fails so that no orphan upload is left behind.
+    /// below the multipart threshold, else a multipart upload of `partSize` parts, up to
+    /// `concurrentParts` of them in flight, aborted if anything fails so that no orphan upload
+    /// is left behind.
     /// - Parameter source: the next chunk of the object, or nil at its end.
     /// - Returns: the number of bytes stored.
     @discardableResult
@@ -14,30 +15,46 @@ extension S3Client {
         contentType: String,
         from source: () async throws -> [UInt8]?
     ) async throws -> Int {
-        var buffer: [UInt8] = []
-        var total = 0
+        let partSize = configuration.partSize
         var upload: MultipartUpload?
         do {
-            while let chunk = try await source() {
-                buffer += chunk
-                total += chunk.count
-                let limit = upload == nil ? configuration.multipartThreshold : configuration.partSize
-                guard buffer.count >= limit else { continue }
-                if upload == nil {
-                    upload = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType)
+            return try await withThrowingTaskGroup(of: (number: Int, etag: String).self) { parts in
+                var buffer: [UInt8] = []
+                var total = 0
+                var inFlight = 0
+                var nextPart = 1
+                while let chunk = try await source() {
+                    buffer += chunk
+                    total += chunk.count
+                    if upload == nil {
+                        guard buffer.count >= configuration.multipartThreshold else { continue }
+                        upload = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType)
+                    }
+                    while buffer.count >= partSize {
+                        if inFlight == configuration.concurrentParts, let done = try await parts.next() {
+                            upload!.setETag(done.etag, part: done.number)
+                            inFlight -= 1
+                        }
+                        let part = Array(buffer.prefix(partSize))
+                        buffer.removeFirst(partSize)
+                        let (number, started) = (nextPart, upload!)
+                        parts.addTask { (number, try await self.uploadPart(started, number: number, body: part)) }
+                        nextPart += 1
+                        inFlight += 1
+                    }
                 }
-                while buffer.count >= configuration.partSize {
-                    try await upload!.append(Array(buffer.prefix(configuration.partSize)), client: self)
-                    buffer.removeFirst(configuration.partSize)
+                guard upload != nil else {
+                    try await putObject(bucket: bucket, key: key, body: buffer, contentType: contentType)
+                    return total
                 }
-            }
-            guard var upload else {
-                try await putObject(bucket: bucket, key: key, body: buffer, contentType: contentType)
+                if !buffer.isEmpty {
+                    let (number, started, last) = (nextPart, upload!, buffer)
+                    parts.addTask { (number, try await self.uploadPart(started, number: number, body: last)) }
+                }
+                for try await done in parts { upload!.setETag(done.etag, part: done.number) }
+                try await completeMultipartUpload(upload!)
                 return total
             }
-            if !buffer.isEmpty { try await upload.append(buffer, client: self) }
-            try await completeMultipartUpload(upload)
-            return total
         } catch {
             if let upload { try? await abortMultipartUpload(upload) }
             throw error
@@ -99,7 +116,14 @@ public struct MultipartUpload: Sendable {
     public let id: String
     public private(set) var etags: [String] = []
 
+    /// Uploads the next part in order.
     mutating func append(_ part: [UInt8], client: S3Client) async throws {
         etags.append(try await client.uploadPart(self, number: etags.count + 1, body: part))
+    }
+
+    /// Records the ETag of a part uploaded out of order.
+    mutating func setETag(_ etag: String, part number: Int) {
+        while etags.count < number { etags.append("") }
+        etags[number - 1] = etag
     }
 }

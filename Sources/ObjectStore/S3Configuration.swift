@@ -12,6 +12,8 @@ public struct S3Configuration: Sendable {
     public var multipartThreshold: Int
     /// Size of each multipart part (S3 requires at least 5 MiB for all but the last).
     public var partSize: Int
+    /// Parts uploaded at once; memory use is about (this + 1) × `partSize`.
+    public var concurrentParts: Int
     public var retry: RetryPolicy
 
     public init(
@@ -21,8 +23,10 @@ public struct S3Configuration: Sendable {
         pathStyle: Bool = true,
         multipartThreshold: Int = 16 << 20,
         partSize: Int = 8 << 20,
+        concurrentParts: Int = 3,
         retry: RetryPolicy = RetryPolicy()
     ) {
+        self.concurrentParts = concurrentParts
         self.endpoint = endpoint
         self.region = region
         self.credentials = credentials

@@ -46,6 +46,9 @@ public final class AMQPClient: Sendable {
     /// Whether a connection is currently up.
     public var isConnected: Bool { loop.isConnected }
 
+    /// How many connections have been established so far (1 + reconnections).
+    public var connectionCount: Int { loop.connectionCount }
+
     /// Closes the connection; unacked deliveries go back to the queue.
     public func shutdown() {
         loop.stop()
@@ -88,6 +91,7 @@ final class ConnectionLoop: @unchecked Sendable {
     private var inbox: [Command] = []
     private var stopping = false
     private var connected = false
+    private var connections = 0
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
@@ -116,6 +120,7 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     var isConnected: Bool { lock.withLock { connected } }
+    var connectionCount: Int { lock.withLock { connections } }
 
     func start(retrying: Bool, started: CheckedContinuation<Void, any Error>) {
         let thread = Thread { [self] in run(retrying: retrying, started: started) }
@@ -167,12 +172,15 @@ final class ConnectionLoop: @unchecked Sendable {
                 }
                 let delay = min(configuration.maxReconnectDelay, 0.2 * pow(2, Double(min(attempt, 10))))
                 logger.warning("AMQP connection failed, retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)s"])
-                sleepUnlessWoken(seconds: delay)
+                sleepUnlessStopping(seconds: delay)
                 continue
             }
             attempt = 0
             generation += 1
-            lock.withLock { connected = true }
+            lock.withLock {
+                connected = true
+                connections += 1
+            }
             logger.info("AMQP connected", metadata: ["url": "\(configuration.url)", "queue": "\(configuration.topology.requestQueue)"])
             started?.resume()
             started = nil
@@ -290,9 +298,13 @@ final class ConnectionLoop: @unchecked Sendable {
         while read(wakeRead, &buffer, buffer.count) > 0 {}
     }
 
-    private func sleepUnlessWoken(seconds: Double) {
-        var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        _ = poll(&fds, 1, Int32(seconds * 1000))
-        drainWakePipe()
+    /// Waits out a reconnection delay; only stopping cuts it short (new commands just queue).
+    private func sleepUnlessStopping(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !isStopping, case let remaining = deadline.timeIntervalSinceNow, remaining > 0 {
+            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 1, Int32(remaining * 1000) + 1)
+            drainWakePipe()
+        }
     }
 }

@@ -15,6 +15,8 @@ public struct AMQPConfiguration: Sendable {
     public var clientKeyFile: String?
     /// Longest wait between reconnection attempts, in seconds.
     public var maxReconnectDelay: Double
+    /// Whether to consume the request queue; a publish-only client declares but does not consume.
+    public var consumes: Bool
 
     public init(
         url: AMQPURL,
@@ -25,8 +27,10 @@ public struct AMQPConfiguration: Sendable {
         caFile: String? = nil,
         clientCertificateFile: String? = nil,
         clientKeyFile: String? = nil,
-        maxReconnectDelay: Double = 10
+        maxReconnectDelay: Double = 10,
+        consumes: Bool = true
     ) {
+        self.consumes = consumes
         self.url = url
         self.heartbeat = heartbeat
         self.prefetch = prefetch

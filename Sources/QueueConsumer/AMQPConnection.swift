@@ -36,10 +36,12 @@ final class AMQPConnection {
         try declare(configuration.topology)
         amqp_confirm_select(state, channel)
         try check("enable publisher confirms")
-        amqp_basic_qos(state, channel, 0, UInt16(clamping: configuration.prefetch), 0)
-        try check("set prefetch")
-        amqp_basic_consume(state, channel, names.bytes(configuration.topology.requestQueue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
-        try check("consume from '\(configuration.topology.requestQueue)'")
+        if configuration.consumes {
+            amqp_basic_qos(state, channel, 0, UInt16(clamping: configuration.prefetch), 0)
+            try check("set prefetch")
+            amqp_basic_consume(state, channel, names.bytes(configuration.topology.requestQueue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+            try check("consume from '\(configuration.topology.requestQueue)'")
+        }
     }
 
     deinit {

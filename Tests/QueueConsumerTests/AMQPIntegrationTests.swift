@@ -8,11 +8,12 @@ import Testing
 @Suite(.serialized) struct AMQPIntegrationTests {
     static let url = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
 
-    static func client(queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30) throws -> AMQPClient {
+    static func client(queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30, consumes: Bool = true) throws -> AMQPClient {
         let topology = AMQPTopology(
             requestExchange: "\(queue).x", requestQueue: queue, deadLetterQueue: "\(queue).dlq", replyQueue: "\(queue).replies")
         return AMQPClient(
-            configuration: AMQPConfiguration(url: try AMQPURL(parsing: url), heartbeat: heartbeat, prefetch: prefetch, topology: topology),
+            configuration: AMQPConfiguration(
+                url: try AMQPURL(parsing: url), heartbeat: heartbeat, prefetch: prefetch, topology: topology, consumes: consumes),
             logger: Logger(label: "test"))
     }
 

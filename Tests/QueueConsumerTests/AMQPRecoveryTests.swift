@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import QueueConsumer
+
+/// Recovery against the real broker: prefetch, dropped connections, heartbeats, and a broker
+/// restarted (by `scripts/services.sh`) in the middle of a stream of messages.
+@Suite(.serialized) struct AMQPRecoveryTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func services(_ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repository.appendingPathComponent("scripts/services.sh").path, command]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "services.sh \(command)")
+    }
+
+    /// `messages` and `messages_unacknowledged` of a queue, as the broker reports them.
+    static func queueDepth(_ queue: String) throws -> String {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [
+            repository.appendingPathComponent("scripts/services.sh").path, "rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name",
+            "messages", "messages_unacknowledged",
+        ]
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("\(queue)\t") || $0.hasPrefix("\(queue) ") }
+        return line.map { $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().joined(separator: "\t") } ?? "missing"
+    }
+
+    @Test func prefetchHoldsExactlyThatManyUnackedDeliveries() async throws {
+        let queue = AMQPIntegrationTests.uniqueQueue()
+        let publisher = try AMQPIntegrationTests.client(queue: queue, consumes: false)
+        try await publisher.start()
+        defer { publisher.shutdown() }
+        for index in 0..<20 {
+            try await publisher.publish(AMQPMessage(body: Array("\(index)".utf8)), routingKey: queue)
+        }
+        let consumer = try AMQPIntegrationTests.client(queue: queue, prefetch: 5)
+        try await consumer.start()
+        defer { consumer.shutdown() }
+        let received = Mutex<[AMQPDelivery]>([])
+        let reader = Task {
+            for await delivery in consumer.deliveries { received.withLock { $0.append(delivery) } }
+        }
+        try await Task.sleep(nanoseconds: 700_000_000)
+        #expect(received.withLock { $0.count } == 5)
+        let first = received.withLock { $0[0] }
+        try await consumer.ack(first)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        #expect(received.withLock { $0.count } == 6)
+        reader.cancel()
+    }
+
+    @Test func idleConnectionWithShortHeartbeatStaysOpen() async throws {
+        let queue = AMQPIntegrationTests.uniqueQueue()
+        let client = try AMQPIntegrationTests.client(queue: queue, heartbeat: 2)
+        try await client.start()
+        defer { client.shutdown() }
+        try await Task.sleep(nanoseconds: 10_000_000_000)
+        #expect(client.isConnected)
+        #expect(client.connectionCount == 1)
+        try await client.publish(AMQPMessage(body: [1]), routingKey: queue)
+        #expect(client.connectionCount == 1)
+    }
+
+    @Test func brokerRestartLosesNothing() async throws {
+        let queue = AMQPIntegrationTests.uniqueQueue()
+        let total = 1000
+        let consumer = try AMQPIntegrationTests.client(queue: queue, prefetch: 50)
+        let publisher = try AMQPIntegrationTests.client(queue: queue, consumes: false)
+        try await consumer.start()
+        try await publisher.start()
+        defer {
+            consumer.shutdown()
+            publisher.shutdown()
+        }
+        let processed = Mutex<[Int: Int]>([:])
+        // Acks per message that the broker kept. An ack written just as the broker stops may
+        // never be read by it; the broker then redelivers the message, which shows that the
+        // earlier ack did not count. So a redelivery cancels the ack that came before it.
+        let acked = Mutex<[Int: Int]>([:])
+        let reader = Task {
+            for await delivery in consumer.deliveries {
+                let id = Int(String(decoding: delivery.message.body, as: UTF8.self))!
+                processed.withLock { $0[id, default: 0] += 1 }
+                if delivery.redelivered { acked.withLock { $0[id] = max(0, ($0[id] ?? 0) - 1) } }
+                do {
+                    try await consumer.ack(delivery)
+                    acked.withLock { $0[id, default: 0] += 1 }
+                } catch let error as AMQPError where error.code == .deliveryVoid {
+                    continue  // its connection died: the broker delivers it again
+                }
+            }
+        }
+        let persistent = AMQPProperties(deliveryMode: 2)
+        let publishing = Task {
+            for id in 0..<total {
+                try await publisher.publish(AMQPMessage(body: Array("\(id)".utf8), properties: persistent), routingKey: queue)
+                if id == total / 2 { try await Task.sleep(nanoseconds: 100_000_000) }
+            }
+        }
+        // Restart the broker while messages flow.
+        while processed.withLock({ $0.count }) < total / 4 { try await Task.sleep(nanoseconds: 20_000_000) }
+        try Self.services("rabbitmq-stop")
+        try Self.services("rabbitmq-start")
+        try await publishing.value
+        let deadline = Date().addingTimeInterval(60)
+        while acked.withLock({ $0.count }) < total && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
+        reader.cancel()
+        #expect(processed.withLock { $0.count } == total, "every message processed at least once")
+        #expect(acked.withLock { $0.count } == total)
+        #expect(acked.withLock { $0.values.allSatisfy { $0 == 1 } }, "every message acked exactly once")
+        #expect(try Self.queueDepth(queue) == "0\t0", "the broker holds no message, ready or unacked")
+        #expect(consumer.connectionCount >= 2 && publisher.connectionCount >= 2, "both reconnected by themselves")
+    }
+}
