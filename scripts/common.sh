@@ -1,0 +1,94 @@
+# shellcheck shell=bash disable=SC2034
+# Shared settings for the scripts in this folder. Sourced, never run.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="${CLOUD_WORKER_RUN_DIR:-$REPO_ROOT/.run}"
+TEST_CLIENT_DIR="$REPO_ROOT/test-client"
+
+# Local service endpoints (docs/CONTRACT.md). Everything listens on loopback only.
+LOCAL_HOST=127.0.0.1
+AMQP_PORT=5672
+S3_PORT=8333
+SEAWEED_MASTER_PORT=9333
+SEAWEED_VOLUME_PORT=8081
+SEAWEED_FILER_PORT=8888
+KUBE_PORT=8001
+
+LOCAL_AMQP_URL="amqp://guest:guest@${LOCAL_HOST}:${AMQP_PORT}/%2F"
+LOCAL_S3_ENDPOINT="http://${LOCAL_HOST}:${S3_PORT}"
+LOCAL_S3_ACCESS_KEY_ID=CWTESTACCESSKEY
+LOCAL_S3_SECRET_ACCESS_KEY=cwTestSecretKey0123456789abcdefghijklmn
+LOCAL_S3_REGION=us-east-1
+LOCAL_KUBE_SERVER="http://${LOCAL_HOST}:${KUBE_PORT}"
+LOCAL_NAMESPACE=default
+LOCAL_S3_SECRET_NAME=cloud-worker-s3
+
+PYTHON="${PYTHON:-python3}"
+
+log() {
+    printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2
+}
+
+die() {
+    printf '[%s] ERROR: %s\n' "$(basename "$0" .sh)" "$*" >&2
+    exit 1
+}
+
+# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+    (exec 3<>"/dev/tcp/${LOCAL_HOST}/$1") 2>/dev/null
+}
+
+# pid_alive FILE: true when FILE holds the pid of a live process.
+pid_alive() {
+    local pid
+    [[ -s "$1" ]] || return 1
+    pid="$(tr -dc '0-9' <"$1")"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
+pid_of() {
+    tr -dc '0-9' <"$1"
+}
+
+# wait_pid_exit PID SECONDS: true once PID has exited, false on timeout.
+wait_pid_exit() {
+    local pid="$1" deadline=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# stop_pid_file FILE NAME SECONDS: SIGTERM, then SIGKILL after SECONDS.
+stop_pid_file() {
+    local file="$1" name="$2" grace="$3" pid
+    if ! pid_alive "$file"; then
+        rm -f "$file"
+        return 0
+    fi
+    pid="$(pid_of "$file")"
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_pid_exit "$pid" "$grace"; then
+        log "$name did not stop within ${grace}s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_pid_exit "$pid" 10 || die "$name (pid $pid) survived SIGKILL"
+    fi
+    rm -f "$file"
+}
+
+# find_tool NAME: path of an executable installed by pip (console scripts may not be on PATH).
+find_tool() {
+    local path
+    if path="$(command -v "$1" 2>/dev/null)"; then
+        printf '%s\n' "$path"
+        return 0
+    fi
+    path="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/$1"
+    if [[ -x "$path" ]]; then
+        printf '%s\n' "$path"
+        return 0
+    fi
+    return 1
+}
