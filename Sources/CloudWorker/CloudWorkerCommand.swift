@@ -84,7 +84,14 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, warning, error (env CLOUD_WORKER_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Flag(help: "Print the Kubernetes RBAC rules the worker needs (JSON, from its list of API calls) and exit.")
+    var printRbacRules = false
+
     func run() async throws {
+        if printRbacRules {
+            print(RBACRules.json)
+            return
+        }
         let environment = ProcessInfo.processInfo.environment
         let settings = Settings(environment: environment)
         let format = settings.value(logFormat, "CLOUD_WORKER_LOG_FORMAT", "text")

@@ -11,10 +11,11 @@ public final class KubernetesClient: Sendable {
     private let tokens: TokenSource
     private let logger: Logger
 
-    /// Every API call the worker makes, as (resource, verb) pairs that RBAC must grant.
-    public static let apiCalls: [(resource: String, verb: String)] = [
-        ("jobs", "create"), ("jobs", "get"), ("jobs", "list"), ("jobs", "watch"), ("jobs", "patch"), ("jobs", "delete"),
-        ("pods", "list"), ("pods", "watch"), ("pods/log", "get"),
+    /// Every API call this client makes, as RBAC names it; keep it beside the methods below.
+    public static let apiCalls: [(group: String, resource: String, verb: String)] = [
+        ("batch", "jobs", "create"), ("batch", "jobs", "get"), ("batch", "jobs", "list"), ("batch", "jobs", "watch"),
+        ("batch", "jobs", "patch"), ("batch", "jobs", "delete"),
+        ("", "pods", "list"), ("", "pods", "watch"), ("", "pods/log", "get"),
     ]
 
     public init(configuration: KubernetesConfiguration, logger: Logger) {

@@ -213,7 +213,16 @@ final class ConnectionLoop: @unchecked Sendable {
                 defer { inbox = [] }
                 return inbox
             }
-            for command in commands { try execute(command, on: connection) }
+            for (index, command) in commands.enumerated() {
+                do {
+                    try execute(command, on: connection)
+                } catch {
+                    // The connection broke: the commands not yet run wait for the next one.
+                    let rest = commands[(index + 1)...]
+                    lock.withLock { inbox.insert(contentsOf: rest, at: 0) }
+                    throw error
+                }
+            }
             try sendUnsent(on: connection)
             if isStopping { return }
 
@@ -258,7 +267,11 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     private func sendUnsent(on connection: AMQPConnection) throws(AMQPError) {
-        while let id = unsent.first, let publish = publishes[id] {
+        while let id = unsent.first {
+            guard let publish = publishes[id] else {
+                unsent.removeFirst()  // settled already (returned by the broker)
+                continue
+            }
             try connection.publish(exchange: publish.exchange, routingKey: publish.routingKey, mandatory: publish.mandatory, message: publish.message)
             unsent.removeFirst()
             _ = tracker.published(id: id)
