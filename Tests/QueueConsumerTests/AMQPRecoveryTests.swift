@@ -10,28 +10,21 @@ import Testing
 @Suite(.serialized) struct AMQPRecoveryTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func services(_ command: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [repository.appendingPathComponent("scripts/services.sh").path, command]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "services.sh \(command)")
+    /// Runs `scripts/services.sh` with `system`/`popen`: plain fork and wait, which unlike
+    /// Foundation's Process needs no dispatch queue to notice the exit.
+    static func services(_ arguments: String) throws {
+        let status = system("bash '\(repository.path)/scripts/services.sh' \(arguments) >/dev/null 2>&1")
+        #expect(status == 0, "services.sh \(arguments)")
     }
 
     /// `messages` and `messages_unacknowledged` of a queue, as the broker reports them.
     static func queueDepth(_ queue: String) throws -> String {
-        let process = Process()
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            repository.appendingPathComponent("scripts/services.sh").path, "rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name",
-            "messages", "messages_unacknowledged",
-        ]
-        process.standardOutput = output
-        try process.run()
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let command = "bash '\(repository.path)/scripts/services.sh' rabbitmqctl list_queues -q --no-table-headers name messages messages_unacknowledged"
+        guard let pipe = popen(command, "r") else { return "popen failed" }
+        var text = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), pipe) != nil { text += String(cString: buffer) }
+        pclose(pipe)
         let line = text.split(separator: "\n").first { $0.hasPrefix("\(queue)\t") || $0.hasPrefix("\(queue) ") }
         return line.map { $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().joined(separator: "\t") } ?? "missing"
     }
@@ -102,17 +95,20 @@ import Testing
             }
         }
         let persistent = AMQPProperties(deliveryMode: 2)
-        let publishing = Task {
-            for id in 0..<total {
+        func publish(_ ids: Range<Int>) async throws {
+            for id in ids {
                 try await publisher.publish(AMQPMessage(body: Array("\(id)".utf8), properties: persistent), routingKey: queue)
-                if id == total / 2 { try await Task.sleep(nanoseconds: 100_000_000) }
             }
         }
-        // Restart the broker while messages flow.
+        // Half before the restart; the other half is published while the broker is down and
+        // only confirmed once both clients have reconnected by themselves.
+        try await publish(0..<total / 2)
         while processed.withLock({ $0.count }) < total / 4 { try await Task.sleep(nanoseconds: 20_000_000) }
         try Self.services("rabbitmq-stop")
+        let second = Task { try await publish(total / 2..<total) }
+        try await Task.sleep(nanoseconds: 500_000_000)
         try Self.services("rabbitmq-start")
-        try await publishing.value
+        try await second.value
         let deadline = Date().addingTimeInterval(60)
         while acked.withLock({ $0.count }) < total && Date() < deadline { try await Task.sleep(nanoseconds: 100_000_000) }
         reader.cancel()
