@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project:
 #   1. install the dependencies (scripts/install-deps.sh)
-#   2. swift build --build-tests
+#   2. swift format lint, swift build --build-tests
 #   3. start the local services (scripts/services.sh start)
 #   4. regenerate the botocore SigV4 differential vectors, then swift test (unit tests, and
 #      integration tests against the local RabbitMQ and SeaweedFS)
@@ -46,6 +46,9 @@ main() {
 
     step "Installing dependencies"
     "$SCRIPTS_DIR/install-deps.sh"
+
+    step "swift format lint (configuration: .swift-format)"
+    swift format lint --strict --recursive Sources Tests Package.swift || FAILURES+=("swift format lint")
 
     step "swift build"
     local built=1

@@ -54,7 +54,10 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var s3PathStyle: Bool?
     @Option(help: "S3 endpoint as the job pods reach it (env CLOUD_WORKER_JOB_S3_ENDPOINT; default: --s3-endpoint).")
     var jobS3Endpoint: String?
-    @Option(help: "Secret with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the pods (env CLOUD_WORKER_S3_CREDENTIALS_SECRET; default cloud-worker-s3).")
+    @Option(
+        help:
+            "Secret with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the pods (env CLOUD_WORKER_S3_CREDENTIALS_SECRET; default cloud-worker-s3)."
+    )
     var s3CredentialsSecret: String?
     @Option(help: "Object key of archived logs (env CLOUD_WORKER_LOG_KEY_TEMPLATE; default logs/{job}/{pod}.log).")
     var logKeyTemplate: String?
@@ -67,7 +70,10 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var allowedImagePrefixes: String?
     @Option(help: "ttlSecondsAfterFinished of Jobs (env CLOUD_WORKER_JOB_TTL_SECONDS; default 3600).")
     var jobTtlSeconds: Int?
-    @Option(help: "Seconds a pod may fail to pull its image or read its config before the job fails (env CLOUD_WORKER_STUCK_POD_GRACE_SECONDS; default 120).")
+    @Option(
+        help:
+            "Seconds a pod may fail to pull its image or read its config before the job fails (env CLOUD_WORKER_STUCK_POD_GRACE_SECONDS; default 120)."
+    )
     var stuckPodGraceSeconds: Int?
     @Option(help: "Comma-separated image pull secrets for the pods (env CLOUD_WORKER_IMAGE_PULL_SECRETS).")
     var imagePullSecrets: String?
@@ -154,7 +160,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
         let s3 = S3Configuration(
             endpoint: endpoint,
             region: settings.value(s3Region, "CLOUD_WORKER_S3_REGION", "us-east-1"),
-            credentials: S3Credentials(accessKeyID: accessKey, secretAccessKey: secretKey, sessionToken: settings.environment["AWS_SESSION_TOKEN"]),
+            credentials: S3Credentials(
+                accessKeyID: accessKey, secretAccessKey: secretKey, sessionToken: settings.environment["AWS_SESSION_TOKEN"]),
             pathStyle: try settings.boolean(s3PathStyle, "CLOUD_WORKER_S3_PATH_STYLE", true)
         )
 

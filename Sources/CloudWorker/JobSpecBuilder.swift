@@ -36,7 +36,8 @@ struct JobSpecBuilder {
         if let prefix = request.prefix { env.append(EnvironmentVariable("FILE_PREFIX", prefix)) }
         env += request.env.keys.sorted().map { EnvironmentVariable($0, request.env[$0]!) }
 
-        let resources = request.resources.isEmpty
+        let resources =
+            request.resources.isEmpty
             ? nil : Resources(requests: request.resources["requests"] ?? [:], limits: request.resources["limits"] ?? [:])
         return JobSpecification(
             name: name,

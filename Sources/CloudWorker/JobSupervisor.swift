@@ -105,7 +105,9 @@ actor JobSupervisor {
         let archiver = self.archiver
         archives[podName] = Task {
             do {
-                let bytes = try await archiver.archive(pod: podName, bucket: bucket, key: key) { await self.hasEnded(podName, job: jobName) }
+                let bytes = try await archiver.archive(pod: podName, bucket: bucket, key: key) {
+                    await self.hasEnded(podName, job: jobName)
+                }
                 let complete = self.ranToTheEnd(podName)
                 return Reply.LogObject(pod: podName, key: key, bytes: bytes, complete: complete)
             } catch is CancellationError {
@@ -194,7 +196,8 @@ actor JobSupervisor {
             }
             let archiveError = logs.first { $0.error != nil }?.error
             if let archiveError {
-                outcome.message = "the job ended (\(outcome.status.rawValue), \(outcome.reason)) but its logs could not be archived: \(archiveError)"
+                outcome.message =
+                    "the job ended (\(outcome.status.rawValue), \(outcome.reason)) but its logs could not be archived: \(archiveError)"
                 outcome.status = .error
                 outcome.reason = "LogArchiveFailed"
             }
@@ -321,7 +324,8 @@ actor JobSupervisor {
             attempt += 1
             do {
                 try await replies.publish(
-                    reply, replyTo: job.annotations[JobMetadata.replyTo], correlationID: job.annotations[JobMetadata.correlationID], logger: logger)
+                    reply, replyTo: job.annotations[JobMetadata.replyTo], correlationID: job.annotations[JobMetadata.correlationID],
+                    logger: logger)
                 return
             } catch {
                 guard attempt < 10 else { throw error }

@@ -39,7 +39,8 @@ struct RequestPipeline: Sendable {
                 try await reject(delivery, identity: identity, rejection: error, logger: logger)
                 return
             }
-            let spec = JobSpecBuilder(configuration: configuration).specification(for: request, identity: identity, message: delivery.message)
+            let spec = JobSpecBuilder(configuration: configuration).specification(
+                for: request, identity: identity, message: delivery.message)
             do {
                 try await createJob(spec, logger: logger)
                 Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "dispatch")])
@@ -99,7 +100,8 @@ struct RequestPipeline: Sendable {
             let jobName = (try? JSONSerialization.jsonObject(with: Data(delivery.message.body)) as? [String: Any])?["jobName"] as? String
             let reply = Reply.rejected(requestID: identity.value, jobName: jobName, rejection: rejection)
             board.record(requestID: identity.value, jobName: jobName, k8sJob: nil, state: "rejected", reason: rejection.description)
-            try await replies.publish(reply, replyTo: replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
+            try await replies.publish(
+                reply, replyTo: replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
         }
         try await amqp.ack(delivery)
     }

@@ -20,7 +20,8 @@ struct StatusRoutes: Sendable {
             if !watcher.isConnected { problems.append("API server not reachable") }
             return problems.isEmpty ? .text(200, "ready\n") : .text(503, problems.joined(separator: "; ") + "\n")
         case "/metrics":
-            return StatusServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
+            return StatusServer.Response(
+                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
         case "/api/jobs":
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -93,7 +93,9 @@ final class StatusServer: Sendable {
             let query = target.contains("?") ? String(target[target.index(after: target.firstIndex(of: "?")!)...]) : ""
             response = handler(path, query)
         }
-        let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][response.status] ?? "Status"
+        let reason =
+            [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][response.status]
+            ?? "Status"
         var output = Array(
             ("HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\n"
                 + "Content-Length: \(response.body.count)\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n").utf8)

@@ -46,7 +46,9 @@ extension WorkRequest {
         let image = try fields.requiredString("image")
         self.image = image
         if !limits.allowedImagePrefixes.isEmpty, !limits.allowedImagePrefixes.contains(where: { image.hasPrefix($0) }) {
-            throw RequestRejection(field: "image", reason: "'\(image)' is not under an allowed prefix (\(limits.allowedImagePrefixes.joined(separator: ", ")))")
+            throw RequestRejection(
+                field: "image", reason: "'\(image)' is not under an allowed prefix (\(limits.allowedImagePrefixes.joined(separator: ", ")))"
+            )
         }
         jobName = try fields.requiredString("jobName")
 
@@ -91,7 +93,8 @@ extension WorkRequest {
             ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-"
         }
         guard (3...63).contains(name.count), allowed, name.first != "-", name.first != "." else {
-            throw RequestRejection(field: field, reason: "'\(name)' is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)")
+            throw RequestRejection(
+                field: field, reason: "'\(name)' is not a valid bucket name (3-63 lower-case letters, digits, dots, hyphens)")
         }
     }
 

@@ -25,8 +25,12 @@ public final class HTTPClient: Sendable {
                     var headers = HTTPHeaders()
                     var body: [UInt8] = []
                     let sink = ResponseSink(
-                        receiveHead: { status = $0; headers = $1 },
-                        receiveData: { body.append(contentsOf: $0); return true },
+                        receiveHead: {
+                            status = $0; headers = $1
+                        },
+                        receiveData: {
+                            body.append(contentsOf: $0); return true
+                        },
                         isCancelled: { cancellation.isSet }
                     )
                     do {

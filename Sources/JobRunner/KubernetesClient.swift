@@ -64,7 +64,8 @@ public final class KubernetesClient: Sendable {
     }
 
     public func list<Object: KubernetesObject>(_ kind: Object.Type, labelSelector: String) async throws -> ObjectList<Object> {
-        try decode(try await call("GET", collectionPath(kind), query: [("labelSelector", labelSelector)], operation: "list \(Object.resource)"))
+        try decode(
+            try await call("GET", collectionPath(kind), query: [("labelSelector", labelSelector)], operation: "list \(Object.resource)"))
     }
 
     /// Opens a watch from `resourceVersion`; the caller reads newline-delimited events.
@@ -87,7 +88,8 @@ public final class KubernetesClient: Sendable {
         if follow { query.append(("follow", "true")) }
         if timestamps { query.append(("timestamps", "true")) }
         if let sinceTime { query.append(("sinceTime", sinceTime)) }
-        let request = makeRequest("GET", "/api/v1/namespaces/\(namespace)/pods/\(pod)/log", query: query, body: [], contentType: nil, timeout: 0)
+        let request = makeRequest(
+            "GET", "/api/v1/namespaces/\(namespace)/pods/\(pod)/log", query: query, body: [], contentType: nil, timeout: 0)
         return try await openStream(request, operation: "read log of pod \(pod)")
     }
 
@@ -138,7 +140,9 @@ public final class KubernetesClient: Sendable {
         }
     }
 
-    private func makeRequest(_ method: String, _ path: String, query: [(String, String)], body: [UInt8], contentType: String?, timeout: Double) -> HTTPRequest {
+    private func makeRequest(
+        _ method: String, _ path: String, query: [(String, String)], body: [UInt8], contentType: String?, timeout: Double
+    ) -> HTTPRequest {
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "cloud-worker")]
         if let contentType { headers.append(("Content-Type", contentType)) }
         if let token = tokens.current() { headers.append(("Authorization", "Bearer \(token)")) }

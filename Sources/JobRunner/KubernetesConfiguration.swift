@@ -31,7 +31,9 @@ public struct KubernetesConfiguration: Sendable {
     static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
 
     /// The in-cluster configuration: the service account's token, CA and namespace.
-    public static func inCluster(namespace: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KubernetesConfiguration {
+    public static func inCluster(namespace: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> KubernetesConfiguration
+    {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"] else {
             throw KubernetesError.configuration(
                 "not running in a cluster (KUBERNETES_SERVICE_HOST is unset): pass --kube-server to use an API server directly")

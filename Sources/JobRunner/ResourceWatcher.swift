@@ -58,7 +58,9 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
             } catch {
                 connected.withLock { $0 = false }
                 failures += 1
-                logger.warning("watch failed, reconnecting", metadata: ["resource": "\(Object.resource)", "error": "\(error)", "attempt": "\(failures)"])
+                logger.warning(
+                    "watch failed, reconnecting",
+                    metadata: ["resource": "\(Object.resource)", "error": "\(error)", "attempt": "\(failures)"])
                 try? await retry.wait(afterAttempt: failures)
             }
         }
@@ -66,7 +68,9 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
 
     /// Reads one watch stream to its end; returns the resourceVersion to resume from, or nil
     /// when the history has expired and a new list is needed.
-    private func consume(_ stream: HTTPStream, from start: String, onEvent: @Sendable (WatchEvent<Object>) async -> Void) async throws -> String? {
+    private func consume(_ stream: HTTPStream, from start: String, onEvent: @Sendable (WatchEvent<Object>) async -> Void) async throws
+        -> String?
+    {
         var resourceVersion = start
         var lines = LineSplitter()
         let decoder = JSONDecoder()
@@ -77,11 +81,15 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
                 case "ERROR":
                     let status = try decoder.decode(Event<StatusObject>.self, from: Data(line)).object
                     if status.code == 410 {
-                        logger.info("watch history expired, listing again", metadata: ["resource": "\(Object.resource)", "message": "\(status.message ?? "")"])
+                        logger.info(
+                            "watch history expired, listing again",
+                            metadata: ["resource": "\(Object.resource)", "message": "\(status.message ?? "")"])
                         stream.cancel()
                         return nil
                     }
-                    throw KubernetesError(status: status.code ?? 500, reason: status.reason ?? "WatchError", message: status.message ?? "", operation: "watch \(Object.resource)")
+                    throw KubernetesError(
+                        status: status.code ?? 500, reason: status.reason ?? "WatchError", message: status.message ?? "",
+                        operation: "watch \(Object.resource)")
                 case "BOOKMARK":
                     let bookmark = try decoder.decode(Event<Bookmark>.self, from: Data(line)).object
                     resourceVersion = bookmark.metadata.resourceVersion ?? resourceVersion

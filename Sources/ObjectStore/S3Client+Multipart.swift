@@ -66,7 +66,9 @@ extension S3Client {
     public func createMultipartUpload(bucket: String, key: String, contentType: String) async throws -> MultipartUpload {
         let response = try await send("POST", bucket: bucket, key: key, query: [("uploads", "")], headers: [("Content-Type", contentType)])
         guard let id = XMLFields(response.body).first("UploadId") else {
-            throw S3Error(code: "MalformedResponse", message: "no UploadId in reply", status: response.status, operation: "POST \(bucket)/\(key)?uploads")
+            throw S3Error(
+                code: "MalformedResponse", message: "no UploadId in reply", status: response.status,
+                operation: "POST \(bucket)/\(key)?uploads")
         }
         return MultipartUpload(bucket: bucket, key: key, id: id)
     }
@@ -81,7 +83,9 @@ extension S3Client {
             body: body
         )
         guard let etag = response.headers["ETag"] else {
-            throw S3Error(code: "MalformedResponse", message: "no ETag for part \(number)", status: response.status, operation: "PUT \(upload.bucket)/\(upload.key)")
+            throw S3Error(
+                code: "MalformedResponse", message: "no ETag for part \(number)", status: response.status,
+                operation: "PUT \(upload.bucket)/\(upload.key)")
         }
         return etag
     }
@@ -92,7 +96,9 @@ extension S3Client {
             "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(XMLFields.escape($0.element))</ETag></Part>"
         }
         let body = Array(("<CompleteMultipartUpload>" + parts.joined() + "</CompleteMultipartUpload>").utf8)
-        let response = try await send("POST", bucket: upload.bucket, key: upload.key, query: [("uploadId", upload.id)], headers: [("Content-Type", "application/xml")], body: body)
+        let response = try await send(
+            "POST", bucket: upload.bucket, key: upload.key, query: [("uploadId", upload.id)],
+            headers: [("Content-Type", "application/xml")], body: body)
         if response.bodyText.contains("<Error>") {
             throw S3Error.from(status: response.status, body: response.body, operation: "POST \(upload.bucket)/\(upload.key)?uploadId")
         }

@@ -121,7 +121,8 @@ public final class S3Client: Sendable {
         while true {
             attempt += 1
             do {
-                let response = try await http.send(signedRequest(method, bucket: bucket, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash))
+                let response = try await http.send(
+                    signedRequest(method, bucket: bucket, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash))
                 if (200..<300).contains(response.status) { return response }
                 throw S3Error.from(status: response.status, body: response.body, operation: operation)
             } catch let error as HTTPError {
@@ -159,8 +160,10 @@ public final class S3Client: Sendable {
         if !body.isEmpty || method == "PUT" || method == "POST" { allHeaders.append(("Content-Length", "\(body.count)")) }
         let toSign = SigV4Signer.Request(method: method, path: path, query: query, headers: allHeaders, payloadHash: payloadHash)
         allHeaders += signer.signingHeaders(for: toSign, date: Date())
-        let queryString = query.map { $0.value.isEmpty ? PercentEncoding.encode($0.name) : "\(PercentEncoding.encode($0.name))=\(PercentEncoding.encode($0.value))" }
-            .joined(separator: "&")
+        let queryString = query.map {
+            $0.value.isEmpty ? PercentEncoding.encode($0.name) : "\(PercentEncoding.encode($0.name))=\(PercentEncoding.encode($0.value))"
+        }
+        .joined(separator: "&")
         let url = "\(scheme)://\(host)\(path)" + (queryString.isEmpty ? "" : "?\(queryString)")
         return HTTPRequest(method: method, url: url, headers: allHeaders, body: body, totalTimeout: 300)
     }

@@ -40,7 +40,9 @@ public final class AMQPClient: Sendable {
     /// Publishes and returns once the broker has confirmed the message. With `mandatory`, a
     /// message no queue takes throws `unroutable`.
     public func publish(_ message: AMQPMessage, exchange: String = "", routingKey: String, mandatory: Bool = true) async throws {
-        try await loop.perform { .publish(PendingPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, message: message, completion: $0)) }
+        try await loop.perform {
+            .publish(PendingPublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, message: message, completion: $0))
+        }
     }
 
     /// Whether a connection is currently up.
@@ -200,7 +202,8 @@ final class ConnectionLoop: @unchecked Sendable {
         }
         remaining.forEach { $0.fail(AMQPError(.shutdown, "the AMQP client has stopped")) }
         for id in tracker.reset() + unsent {
-            publishes.removeValue(forKey: id)?.completion.resume(throwing: AMQPError(.shutdown, "stopped before the broker confirmed the publish"))
+            publishes.removeValue(forKey: id)?.completion.resume(
+                throwing: AMQPError(.shutdown, "stopped before the broker confirmed the publish"))
         }
         deliveries.finish()
     }
@@ -245,7 +248,8 @@ final class ConnectionLoop: @unchecked Sendable {
         switch command {
         case .ack(let tag, let generation, let continuation), .reject(let tag, let generation, _, let continuation):
             guard generation == self.generation else {
-                continuation.resume(throwing: AMQPError(.deliveryVoid, "delivery \(tag) belonged to a lost connection; the broker redelivers it"))
+                continuation.resume(
+                    throwing: AMQPError(.deliveryVoid, "delivery \(tag) belonged to a lost connection; the broker redelivers it"))
                 return
             }
             do {
@@ -272,7 +276,8 @@ final class ConnectionLoop: @unchecked Sendable {
                 unsent.removeFirst()  // settled already (returned by the broker)
                 continue
             }
-            try connection.publish(exchange: publish.exchange, routingKey: publish.routingKey, mandatory: publish.mandatory, message: publish.message)
+            try connection.publish(
+                exchange: publish.exchange, routingKey: publish.routingKey, mandatory: publish.mandatory, message: publish.message)
             unsent.removeFirst()
             _ = tracker.published(id: id)
         }
@@ -282,14 +287,17 @@ final class ConnectionLoop: @unchecked Sendable {
         switch event {
         case .delivery(let message, let tag, let redelivered, let exchange, let routingKey):
             deliveries.yield(
-                AMQPDelivery(message: message, deliveryTag: tag, redelivered: redelivered, exchange: exchange, routingKey: routingKey, connectionGeneration: generation))
+                AMQPDelivery(
+                    message: message, deliveryTag: tag, redelivered: redelivered, exchange: exchange, routingKey: routingKey,
+                    connectionGeneration: generation))
         case .confirm(let tag, let multiple, let acked):
             for id in tracker.settle(tag: tag, multiple: multiple) {
                 guard let publish = publishes.removeValue(forKey: id) else { continue }  // already failed by a return
                 if acked {
                     publish.completion.resume()
                 } else {
-                    publish.completion.resume(throwing: AMQPError(.publishNacked, "the broker refused the message for '\(publish.routingKey)'"))
+                    publish.completion.resume(
+                        throwing: AMQPError(.publishNacked, "the broker refused the message for '\(publish.routingKey)'"))
                 }
             }
         case .returned(let message, let exchange, let routingKey, let reason):

@@ -39,7 +39,8 @@ final class AMQPConnection {
         if configuration.consumes {
             amqp_basic_qos(state, channel, 0, UInt16(clamping: configuration.prefetch), 0)
             try check("set prefetch")
-            amqp_basic_consume(state, channel, names.bytes(configuration.topology.requestQueue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+            amqp_basic_consume(
+                state, channel, names.bytes(configuration.topology.requestQueue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
             try check("consume from '\(configuration.topology.requestQueue)'")
         }
     }
@@ -58,7 +59,8 @@ final class AMQPConnection {
 
     private func declare(_ topology: AMQPTopology) throws(AMQPError) {
         if !topology.requestExchange.isEmpty {
-            amqp_exchange_declare(state, channel, names.bytes(topology.requestExchange), names.bytes("direct"), 0, 1, 0, 0, amqp_empty_table)
+            amqp_exchange_declare(
+                state, channel, names.bytes(topology.requestExchange), names.bytes("direct"), 0, 1, 0, 0, amqp_empty_table)
             try check("declare exchange '\(topology.requestExchange)'")
         }
         for queue in [topology.requestQueue, topology.deadLetterQueue, topology.replyQueue] where !queue.isEmpty {
@@ -86,6 +88,10 @@ final class AMQPConnection {
         if let value = p.replyTo { properties.reply_to = arena.bytes(value); flags |= UInt32(AMQP_BASIC_REPLY_TO_FLAG) }
         if let value = p.type { properties.type = arena.bytes(value); flags |= UInt32(AMQP_BASIC_TYPE_FLAG) }
         if let value = p.deliveryMode { properties.delivery_mode = value; flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG) }
+        if let value = p.timestamp {
+            properties.timestamp = value
+            flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)
+        }
         if !p.headers.isEmpty { properties.headers = arena.table(p.headers); flags |= UInt32(AMQP_BASIC_HEADERS_FLAG) }
         properties._flags = flags
         let status = amqp_basic_publish(
@@ -187,6 +193,7 @@ final class AMQPConnection {
         if has(AMQP_BASIC_REPLY_TO_FLAG) { properties.replyTo = p.reply_to.swiftString }
         if has(AMQP_BASIC_TYPE_FLAG) { properties.type = p.type.swiftString }
         if has(AMQP_BASIC_DELIVERY_MODE_FLAG) { properties.deliveryMode = p.delivery_mode }
+        if has(AMQP_BASIC_TIMESTAMP_FLAG) { properties.timestamp = p.timestamp }
         if has(AMQP_BASIC_HEADERS_FLAG) { properties.headers = headers(p.headers) }
         return AMQPMessage(body: message.body.swiftBytes, properties: properties)
     }
@@ -217,7 +224,8 @@ final class AMQPConnection {
 
     // MARK: - Errors
 
-    private static func makeSocket(_ state: amqp_connection_state_t, _ configuration: AMQPConfiguration) throws(AMQPError) -> OpaquePointer {
+    private static func makeSocket(_ state: amqp_connection_state_t, _ configuration: AMQPConfiguration) throws(AMQPError) -> OpaquePointer
+    {
         guard configuration.url.useTLS else {
             guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError(.protocolError, "cannot create a TCP socket") }
             return socket
@@ -253,7 +261,8 @@ final class AMQPConnection {
             let close = reply.reply.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
             let text = close.reply_text.swiftString
             let code: AMQPError.Code =
-                close.reply_code == 403 ? .authenticationFailed
+                close.reply_code == 403
+                ? .authenticationFailed
                 : (close.reply_code == 530 && text.contains("vhost")) ? .virtualHostNotFound : .protocolError
             throw AMQPError(code, "\(what) refused by the broker: \(close.reply_code) \(text)")
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where login && reply.library_error == AMQP_STATUS_CONNECTION_CLOSED.rawValue:

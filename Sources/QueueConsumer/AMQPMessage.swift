@@ -17,6 +17,8 @@ public struct AMQPProperties: Sendable, Equatable {
     public var type: String?
     /// 2 = persistent.
     public var deliveryMode: UInt8?
+    /// Seconds since 1970, as the producer set it.
+    public var timestamp: UInt64?
     /// Header values as strings (numbers and booleans are converted).
     public var headers: [String: String]
 
@@ -27,8 +29,10 @@ public struct AMQPProperties: Sendable, Equatable {
         replyTo: String? = nil,
         type: String? = nil,
         deliveryMode: UInt8? = nil,
+        timestamp: UInt64? = nil,
         headers: [String: String] = [:]
     ) {
+        self.timestamp = timestamp
         self.contentType = contentType
         self.messageID = messageID
         self.correlationID = correlationID

@@ -68,7 +68,8 @@ struct MD5 {
     private mutating func compress(_ block: UnsafeBufferPointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { words in
             for i in 0..<16 {
-                words[i] = UInt32(block[4 * i]) | UInt32(block[4 * i + 1]) << 8 | UInt32(block[4 * i + 2]) << 16
+                words[i] =
+                    UInt32(block[4 * i]) | UInt32(block[4 * i + 1]) << 8 | UInt32(block[4 * i + 2]) << 16
                     | UInt32(block[4 * i + 3]) << 24
             }
             compress(words: UnsafeBufferPointer(words))

@@ -8,7 +8,9 @@ import Testing
 @Suite(.serialized) struct AMQPIntegrationTests {
     static let url = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
 
-    static func client(queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30, consumes: Bool = true) throws -> AMQPClient {
+    static func client(queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30, consumes: Bool = true) throws
+        -> AMQPClient
+    {
         let topology = AMQPTopology(
             requestExchange: "\(queue).x", requestQueue: queue, deadLetterQueue: "\(queue).dlq", replyQueue: "\(queue).replies")
         return AMQPClient(
@@ -28,7 +30,7 @@ import Testing
             body: Array(#"{"hello":"world"}"#.utf8),
             properties: AMQPProperties(
                 contentType: "application/json", messageID: "m-1", correlationID: "c-1", replyTo: "r-q", type: "request",
-                deliveryMode: 2, headers: ["x-reason": "because", "x-n": "7"]))
+                deliveryMode: 2, timestamp: 1_795_315_000, headers: ["x-reason": "because", "x-n": "7"]))
         try await client.publish(sent, exchange: "\(queue).x", routingKey: queue)
         var iterator = client.deliveries.makeAsyncIterator()
         let delivery = try #require(await iterator.next())

@@ -8,7 +8,8 @@ import Testing
 /// Recovery against the real broker: prefetch, dropped connections, heartbeats, and a broker
 /// restarted (by `scripts/services.sh`) in the middle of a stream of messages.
 @Suite(.serialized) struct AMQPRecoveryTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Runs `scripts/services.sh` with `system`/`popen`: plain fork and wait, which unlike
     /// Foundation's Process needs no dispatch queue to notice the exit.
@@ -19,7 +20,8 @@ import Testing
 
     /// `messages` and `messages_unacknowledged` of a queue, as the broker reports them.
     static func queueDepth(_ queue: String) throws -> String {
-        let command = "bash '\(repository.path)/scripts/services.sh' rabbitmqctl list_queues -q --no-table-headers name messages messages_unacknowledged"
+        let command =
+            "bash '\(repository.path)/scripts/services.sh' rabbitmqctl list_queues -q --no-table-headers name messages messages_unacknowledged"
         guard let pipe = popen(command, "r") else { return "popen failed" }
         var text = ""
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -1,0 +1,85 @@
+"""Bad input is never fatal and never silent (SPEC §3): a `rejected` reply naming the field,
+the message moved to the dead-letter queue with its body, properties and the reason in its
+headers, and no Job created."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pika
+import pytest
+from conftest import kube_get
+from e2e_support import REPLY_TIMEOUT, describe
+
+pytestmark = pytest.mark.e2e
+
+BAD_REQUESTS = [
+    (b"this is not json", "body"),
+    ({"jobName": "no-image", "inputBucket": "some-bucket"}, "image"),
+    ({"image": "busybox:latest", "jobName": "bad-timeout", "inputBucket": "some-bucket", "timeOut": "ten"}, "timeOut"),
+    ({"image": "busybox:latest", "jobName": "bad-bucket", "inputBucket": "Not_A_Bucket"}, "inputBucket"),
+    ({"image": "busybox:latest", "jobName": "bad-env", "inputBucket": "some-bucket", "env": {"A": 1}}, "env.A"),
+]
+
+
+@pytest.fixture(scope="module")
+def running_worker(worker: Any) -> Any:
+    return worker()
+
+
+def dead_letter(amqp_url: str, queue: str, correlation_id: str, timeout: float = 15) -> tuple[Any, bytes]:
+    """The dead-lettered message with this correlation id (others are put back)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            method, properties, body = channel.basic_get(queue=queue, auto_ack=False)
+            if method is None:
+                time.sleep(0.1)
+                continue
+            if properties.correlation_id == correlation_id:
+                channel.basic_ack(method.delivery_tag)
+                return properties, body
+            channel.basic_nack(method.delivery_tag, requeue=True)
+        raise AssertionError(f"no dead-lettered message with correlation id {correlation_id}")
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_REQUESTS, ids=[field for _, field in BAD_REQUESTS])
+def test_bad_request_is_rejected_dead_lettered_and_creates_no_job(
+    running_worker: Any, endpoints: Any, body: Any, field: str
+) -> None:
+    with running_worker.rpc() as rpc:
+        published = rpc.publish(body, headers={"x-producer": "e2e"})
+        reply = rpc.wait_for_reply(published.correlation_id, REPLY_TIMEOUT).json
+    assert reply["status"] == "rejected", describe(reply)
+    assert reply["reason"] == "InvalidRequest", describe(reply)
+    assert reply["message"].startswith(f"{field}: "), describe(reply)
+    assert reply["result"].startswith("Job ") and "rejected" in reply["result"], describe(reply)
+    assert reply["requestId"] == published.correlation_id
+
+    properties, dead_body = dead_letter(endpoints.amqp_url, running_worker.names.dead_letter_queue, published.correlation_id)
+    sent = body if isinstance(body, bytes) else None
+    if sent is not None:
+        assert dead_body == sent
+    assert properties.message_id == published.correlation_id
+    assert properties.reply_to == rpc.reply_queue
+    assert properties.content_type == "application/json"
+    assert properties.delivery_mode == 2
+    assert properties.timestamp is not None
+    headers = properties.headers or {}
+    assert headers.get("x-producer") == "e2e"
+    assert headers.get("x-rejected-field") == field
+    assert headers.get("x-rejected-reason")
+    assert headers.get("x-original-queue") == running_worker.names.request_queue
+
+    status, jobs = kube_get(
+        endpoints.kube_server, f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs"
+    )
+    assert status == 200
+    ids = [job["metadata"].get("annotations", {}).get("cloud-worker.io/request-id") for job in jobs["items"]]
+    assert published.correlation_id not in ids, "a Job was created for an invalid request"
+    assert running_worker.alive()
