@@ -5,7 +5,7 @@ let package = Package(
     name: "amqp-bench",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: "../.."),
+        .package(name: "cloud-worker", path: "../.."),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     ],
     targets: [
