@@ -53,18 +53,33 @@ public struct AMQPTopology: Sendable {
     public var requestRoutingKey: String
     public var deadLetterQueue: String
     public var replyQueue: String
+    /// Arguments for declaring the dead-letter and reply queues (`x-queue-type`,
+    /// `x-message-ttl`, `x-max-length`, ...). The request queue takes none: producers that
+    /// declare it themselves declare it without arguments, and RabbitMQ refuses a mismatch.
+    public var deadLetterQueueArguments: [String: AMQPArgument]
+    public var replyQueueArguments: [String: AMQPArgument]
 
     public init(
         requestExchange: String = "cloud-worker",
         requestQueue: String = "cloud-worker.requests",
         requestRoutingKey: String? = nil,
         deadLetterQueue: String = "cloud-worker.dead-letter",
-        replyQueue: String = "cloud-worker.replies"
+        replyQueue: String = "cloud-worker.replies",
+        deadLetterQueueArguments: [String: AMQPArgument] = [:],
+        replyQueueArguments: [String: AMQPArgument] = [:]
     ) {
+        self.deadLetterQueueArguments = deadLetterQueueArguments
+        self.replyQueueArguments = replyQueueArguments
         self.requestExchange = requestExchange
         self.requestQueue = requestQueue
         self.requestRoutingKey = requestRoutingKey ?? requestQueue
         self.deadLetterQueue = deadLetterQueue
         self.replyQueue = replyQueue
     }
+}
+
+/// A queue-argument value.
+public enum AMQPArgument: Sendable, Equatable {
+    case string(String)
+    case integer(Int64)
 }

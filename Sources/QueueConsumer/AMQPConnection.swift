@@ -63,8 +63,12 @@ final class AMQPConnection {
                 state, channel, names.bytes(topology.requestExchange), names.bytes("direct"), 0, 1, 0, 0, amqp_empty_table)
             try check("declare exchange '\(topology.requestExchange)'")
         }
-        for queue in [topology.requestQueue, topology.deadLetterQueue, topology.replyQueue] where !queue.isEmpty {
-            amqp_queue_declare(state, channel, names.bytes(queue), 0, 1, 0, 0, amqp_empty_table)
+        let queues: [(String, [String: AMQPArgument])] = [
+            (topology.requestQueue, [:]), (topology.deadLetterQueue, topology.deadLetterQueueArguments),
+            (topology.replyQueue, topology.replyQueueArguments),
+        ]
+        for (queue, arguments) in queues where !queue.isEmpty {
+            amqp_queue_declare(state, channel, names.bytes(queue), 0, 1, 0, 0, names.table(arguments))
             try check("declare queue '\(queue)'")
         }
         if !topology.requestExchange.isEmpty {

@@ -28,14 +28,25 @@ final class CStringArena {
 
     /// A table of string values.
     func table(_ entries: [String: String]) -> amqp_table_t {
+        table(entries.mapValues { AMQPArgument.string($0) })
+    }
+
+    /// A table of typed values (queue arguments such as `x-message-ttl` must be integers).
+    func table(_ entries: [String: AMQPArgument]) -> amqp_table_t {
         guard !entries.isEmpty else { return amqp_empty_table }
         let raw = malloc(MemoryLayout<amqp_table_entry_t>.stride * entries.count)!
         allocations.append(raw)
         let memory = raw.bindMemory(to: amqp_table_entry_t.self, capacity: entries.count)
         for (index, entry) in entries.sorted(by: { $0.key < $1.key }).enumerated() {
             var value = amqp_field_value_t()
-            value.kind = UInt8(AMQP_FIELD_KIND_UTF8.rawValue)
-            value.value.bytes = bytes(entry.value)
+            switch entry.value {
+            case .string(let text):
+                value.kind = UInt8(AMQP_FIELD_KIND_UTF8.rawValue)
+                value.value.bytes = bytes(text)
+            case .integer(let number):
+                value.kind = UInt8(AMQP_FIELD_KIND_I64.rawValue)
+                value.value.i64 = number
+            }
             (memory + index).initialize(to: amqp_table_entry_t(key: bytes(entry.key), value: value))
         }
         return amqp_table_t(num_entries: Int32(entries.count), entries: memory)

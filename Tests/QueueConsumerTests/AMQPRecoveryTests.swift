@@ -18,6 +18,16 @@ import Testing
         #expect(status == 0, "services.sh \(arguments)")
     }
 
+    /// What `rabbitmqctl ARGUMENTS` prints for the local broker.
+    static func rabbitmqctl(_ arguments: String) -> String {
+        guard let pipe = popen("bash '\(repository.path)/scripts/services.sh' rabbitmqctl \(arguments)", "r") else { return "" }
+        var text = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), pipe) != nil { text += String(cString: buffer) }
+        pclose(pipe)
+        return text
+    }
+
     /// `messages` and `messages_unacknowledged` of a queue, as the broker reports them.
     static func queueDepth(_ queue: String) throws -> String {
         let command =
@@ -29,6 +39,24 @@ import Testing
         pclose(pipe)
         let line = text.split(separator: "\n").first { $0.hasPrefix("\(queue)\t") || $0.hasPrefix("\(queue) ") }
         return line.map { $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().joined(separator: "\t") } ?? "missing"
+    }
+
+    @Test func deadLetterAndReplyQueuesTakeArguments() async throws {
+        let queue = AMQPIntegrationTests.uniqueQueue()
+        let topology = AMQPTopology(
+            requestExchange: "", requestQueue: queue, deadLetterQueue: "\(queue).dlq", replyQueue: "\(queue).replies",
+            deadLetterQueueArguments: ["x-max-length": .integer(1000), "x-queue-type": .string("classic")],
+            replyQueueArguments: ["x-message-ttl": .integer(60_000)])
+        let client = AMQPClient(
+            configuration: AMQPConfiguration(url: try AMQPURL(parsing: AMQPIntegrationTests.url), topology: topology),
+            logger: Logger(label: "test"))
+        try await client.start()
+        client.shutdown()
+        let listing = Self.rabbitmqctl("list_queues -q --no-table-headers name arguments")
+        let dlq = listing.split(separator: "\n").first { $0.hasPrefix("\(queue).dlq\t") }.map(String.init) ?? ""
+        let replies = listing.split(separator: "\n").first { $0.hasPrefix("\(queue).replies\t") }.map(String.init) ?? ""
+        #expect(dlq.contains("x-max-length") && dlq.contains("1000") && dlq.contains("classic"), "\(dlq)")
+        #expect(replies.contains("x-message-ttl") && replies.contains("60000"), "\(replies)")
     }
 
     @Test func prefetchHoldsExactlyThatManyUnackedDeliveries() async throws {
