@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPTransport
 import JobRunner
 import Logging
 import ObjectStore
@@ -52,6 +53,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var s3Region: String?
     @Option(help: "Path-style addressing, true or false (env CLOUD_WORKER_S3_PATH_STYLE; default true).")
     var s3PathStyle: Bool?
+    @Option(help: "CA file to verify an https S3 endpoint (env CLOUD_WORKER_S3_CA_FILE; default: system store).")
+    var s3CaFile: String?
     @Option(help: "S3 endpoint as the job pods reach it (env CLOUD_WORKER_JOB_S3_ENDPOINT; default: --s3-endpoint).")
     var jobS3Endpoint: String?
     @Option(
@@ -174,6 +177,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             amqp: amqp,
             kubernetes: kubernetes,
             s3: s3,
+            s3TLS: TLSConfiguration(caFile: settings.optional(s3CaFile, "CLOUD_WORKER_S3_CA_FILE")),
             jobS3Endpoint: settings.value(jobS3Endpoint, "CLOUD_WORKER_JOB_S3_ENDPOINT", endpoint),
             s3CredentialsSecret: settings.value(s3CredentialsSecret, "CLOUD_WORKER_S3_CREDENTIALS_SECRET", "cloud-worker-s3"),
             limits: limits,

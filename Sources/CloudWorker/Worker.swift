@@ -19,7 +19,8 @@ struct Worker {
         let board = JobBoard()
         let amqp = AMQPClient(configuration: configuration.amqp, logger: logger)
         let kubernetes = KubernetesClient(configuration: configuration.kubernetes, logger: logger)
-        let store = S3Client(configuration: configuration.s3, http: HTTPClient(concurrentRequests: 4), logger: logger)
+        let store = S3Client(
+            configuration: configuration.s3, http: HTTPClient(tls: configuration.s3TLS, concurrentRequests: 4), logger: logger)
         let replies = ReplyPublisher(amqp: amqp, defaultQueue: configuration.amqp.topology.replyQueue)
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let supervisor = JobSupervisor(

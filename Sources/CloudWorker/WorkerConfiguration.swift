@@ -1,3 +1,4 @@
+import HTTPTransport
 import JobRunner
 import ObjectStore
 import QueueConsumer
@@ -7,6 +8,8 @@ struct WorkerConfiguration: Sendable {
     var amqp: AMQPConfiguration
     var kubernetes: KubernetesConfiguration
     var s3: S3Configuration
+    /// How the S3 endpoint is verified (a CA file, or the system store).
+    var s3TLS: TLSConfiguration
     /// The S3 endpoint the job's pods use (may differ from the worker's, e.g. a cluster DNS name).
     var jobS3Endpoint: String
     /// Secret holding `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for the pods.

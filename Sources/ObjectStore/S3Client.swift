@@ -34,6 +34,36 @@ public final class S3Client: Sendable {
         try await send("GET", bucket: bucket, key: key).body
     }
 
+    /// Streams an object to `sink` chunk by chunk, in constant memory whatever its size.
+    /// - Returns: the number of bytes read.
+    @discardableResult
+    public func getObject(bucket: String, key: String, into sink: ([UInt8]) async throws -> Void) async throws -> Int {
+        let operation = "GET \(bucket)/\(key)"
+        var request = signedRequest(
+            "GET", bucket: bucket, key: key, query: [], headers: [], body: [], payloadHash: SigV4Signer.emptyPayloadHash)
+        request.totalTimeout = 0  // a large object may take long; the connect timeout still applies
+        let stream: HTTPStream
+        do {
+            stream = try await http.stream(request)
+        } catch let error as HTTPError {
+            throw S3Error.transport(error, operation: operation)
+        }
+        guard (200..<300).contains(stream.status) else {
+            throw S3Error.from(status: stream.status, body: try await stream.collect(), operation: operation)
+        }
+        var total = 0
+        do {
+            while let chunk = try await stream.next() {
+                total += chunk.count
+                try await sink(chunk)
+            }
+        } catch {
+            stream.cancel()
+            throw (error as? HTTPError).map { S3Error.transport($0, operation: operation) } ?? error
+        }
+        return total
+    }
+
     /// Size, type and ETag of an object, or nil if it does not exist.
     public func headObject(bucket: String, key: String) async throws -> ObjectInfo? {
         do {

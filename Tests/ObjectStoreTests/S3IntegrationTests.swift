@@ -103,6 +103,25 @@ import Testing
         #expect(try await client.headObject(bucket: bucket, key: "small.txt") == nil)
     }
 
+    @Test func getStreamsToASinkInPieces() async throws {
+        let client = Self.client()
+        let bucket = try await Self.freshBucket(client)
+        let data = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 >> 3) }
+        try await client.putObject(bucket: bucket, key: "streamed.bin", body: data)
+        var received: [UInt8] = []
+        var pieces = 0
+        let size = try await client.getObject(bucket: bucket, key: "streamed.bin") { chunk in
+            pieces += 1
+            received += chunk
+        }
+        #expect(size == data.count)
+        #expect(received == data)
+        #expect(pieces > 1, "the body arrived in pieces, not as one buffer")
+        await #expect(throws: S3Error.self) {
+            try await client.getObject(bucket: bucket, key: "missing") { _ in Issue.record("no data for a missing key") }
+        }
+    }
+
     @Test func wrongSecretIsSignatureDoesNotMatch() async throws {
         let client = Self.client(secret: "not-the-secret")
         do {

@@ -386,6 +386,7 @@ def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
         "CLOUD_WORKER_S3_ENDPOINT": "https://s3.eu-west-1.amazonaws.com",
         "CLOUD_WORKER_S3_REGION": "eu-west-1",
         "CLOUD_WORKER_S3_PATH_STYLE": "false",
+        "CLOUD_WORKER_S3_CA_FILE": "/etc/cloud-worker/s3-ca/ca.crt",
         "CLOUD_WORKER_JOB_S3_ENDPOINT": "https://s3.eu-west-1.amazonaws.com",
         "CLOUD_WORKER_S3_CREDENTIALS_SECRET": "batch-jobs-s3",
         "CLOUD_WORKER_LOG_KEY_TEMPLATE": "{prefix}-{job}.log",
