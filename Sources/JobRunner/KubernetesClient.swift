@@ -30,9 +30,11 @@ public final class KubernetesClient: Sendable {
 
     // MARK: - Jobs
 
-    /// Creates a Job from its JSON manifest.
+    /// Creates a Job from its JSON manifest. Strict field validation makes the API server refuse
+    /// (400) a manifest with a field its schema does not know, instead of dropping it silently.
     public func createJob(_ manifest: [UInt8]) async throws -> Job {
-        try decode(try await call("POST", jobsPath, body: manifest, operation: "create job"))
+        try decode(
+            try await call("POST", jobsPath, query: [("fieldValidation", "Strict")], body: manifest, operation: "create job"))
     }
 
     public func getJob(_ name: String) async throws -> Job {
