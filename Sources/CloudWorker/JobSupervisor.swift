@@ -92,7 +92,7 @@ actor JobSupervisor {
 
     private func startArchiveIfRunning(_ pod: Pod) {
         guard archives[pod.name] == nil, !draining, let state = pod.containerState, state.running != nil || state.terminated != nil,
-            let jobName = pod.labels["batch.kubernetes.io/job-name"] ?? pod.labels["job-name"], let job = jobs[jobName]
+            let jobName = pod.jobName, let job = jobs[jobName]
         else { return }
         let bucket = job.annotations[JobMetadata.outputBucket] ?? ""
         let key = archiver.key(
@@ -148,7 +148,7 @@ actor JobSupervisor {
 
     private func stuckGraceEnded(_ podName: String) {
         guard let since = stuckSince[podName], Date().timeIntervalSince(since) >= stuckGrace * 0.99, let pod = pods[podName],
-            let waiting = pod.containerState?.waiting, let jobName = pod.labels["batch.kubernetes.io/job-name"] ?? pod.labels["job-name"],
+            let waiting = pod.containerState?.waiting, let jobName = pod.jobName,
             let job = jobs[jobName]
         else { return }
         let outcome = JobOutcome(
@@ -225,7 +225,7 @@ actor JobSupervisor {
     /// has not yet seen every pod the Job counts.
     private func podsOf(_ job: Job) async throws -> [Pod] {
         let uid = job.metadata.uid ?? ""
-        let known = pods.values.filter { $0.labels["batch.kubernetes.io/controller-uid"] == uid || $0.labels["controller-uid"] == uid }
+        let known = pods.values.filter { $0.controllerUID == uid }
         let expected = (job.status?.succeeded ?? 0) + (job.status?.failed ?? 0)
         let all: [Pod]
         if known.count >= expected && known.allSatisfy({ $0.isTerminated || $0.containerState?.waiting != nil }) {
@@ -263,7 +263,7 @@ actor JobSupervisor {
     /// Drops what was kept for a Job that is done.
     private func forget(_ job: Job) {
         let uid = job.metadata.uid ?? ""
-        for pod in pods.values where pod.labels["batch.kubernetes.io/controller-uid"] == uid {
+        for pod in pods.values where pod.controllerUID == uid {
             pods[pod.name] = nil
             archives[pod.name] = nil
             deletedPods.remove(pod.name)

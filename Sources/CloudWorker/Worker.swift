@@ -49,7 +49,7 @@ struct Worker {
             ])
 
         let watches = [
-            Task { await podWatcher.run(onEvent: { await supervisor.handle($0) }, onListed: { _ in await supervisor.podsWereListed() }) },
+            Task { await podWatcher.run(onEvent: { await supervisor.handle($0) }, onListed: { await supervisor.podsWereListed() }) },
             Task { await jobWatcher.run(onEvent: { await supervisor.handle($0) }) },
         ]
         let intake = Task { await pipeline.run() }

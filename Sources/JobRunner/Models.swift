@@ -58,6 +58,12 @@ public struct Pod: KubernetesObject {
     /// The first container's state: the worker's Jobs have one container.
     public var containerState: ContainerState? { status?.containerStatuses?.first?.state }
 
+    /// The owning Job's name, from the label the Job controller sets (older clusters: `job-name`).
+    public var jobName: String? { labels["batch.kubernetes.io/job-name"] ?? labels["job-name"] }
+
+    /// The owning Job's uid (older clusters: `controller-uid`); names can be reused, uids not.
+    public var controllerUID: String? { labels["batch.kubernetes.io/controller-uid"] ?? labels["controller-uid"] }
+
     /// Whether the container has ended (or the pod ended without it ever running).
     public var isTerminated: Bool {
         containerState?.terminated != nil || status?.phase == "Succeeded" || status?.phase == "Failed"

@@ -30,10 +30,10 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
     }
 
     /// Runs until the task is cancelled, calling `onEvent` for every change in order.
-    /// `onListed` is called after each complete list, with the names it held.
+    /// `onListed` is called after each complete list (its objects have gone to `onEvent`).
     public func run(
         onEvent: @Sendable (WatchEvent<Object>) async -> Void,
-        onListed: @Sendable (Set<String>) async -> Void = { _ in }
+        onListed: @Sendable () async -> Void = {}
     ) async {
         var resourceVersion: String?
         var failures = 0
@@ -42,7 +42,7 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
                 if resourceVersion == nil {
                     let list = try await client.list(Object.self, labelSelector: labelSelector)
                     for object in list.items { await onEvent(.current(object)) }
-                    await onListed(Set(list.items.map(\.name)))
+                    await onListed()
                     resourceVersion = list.metadata.resourceVersion ?? "0"
                 }
                 let stream = try await client.watch(
