@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
     ],
     targets: [
         // MARK: - C libraries (Debian: librabbitmq-dev, libcurl4-openssl-dev, libssl-dev)
@@ -49,7 +50,7 @@ let package = Package(
             name: "JobRunner",
             dependencies: [
                 "HTTPTransport", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
@@ -69,7 +70,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"], resources: [.copy("Vectors")]),
-        .testTarget(name: "JobRunnerTests", dependencies: ["JobRunner"]),
+        .testTarget(name: "JobRunnerTests", dependencies: ["JobRunner", "ObjectStore"]),
         .testTarget(name: "QueueConsumerTests", dependencies: ["QueueConsumer"]),
         .testTarget(name: "CloudWorkerTests", dependencies: ["CloudWorker"]),
     ],

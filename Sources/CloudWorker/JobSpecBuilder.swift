@@ -51,7 +51,9 @@ struct JobSpecBuilder {
             activeDeadlineSeconds: request.timeoutMinutes * 60,
             backoffLimit: request.backoffLimit,
             ttlSecondsAfterFinished: configuration.jobTTLSeconds,
-            pod: configuration.pod
+            pod: configuration.pod,
+            tasks: request.tasks,
+            parallelism: request.parallelism
         )
     }
 

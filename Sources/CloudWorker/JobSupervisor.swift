@@ -27,9 +27,6 @@ actor JobSupervisor {
     private var draining = false
     private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
 
-    /// Waiting reasons that never clear by themselves.
-    static let stuckReasons: Set<String> = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"]
-
     init(
         kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, board: JobBoard, workerID: String,
         claimTimeout: Double, stuckGrace: Double, logger: Logger
@@ -133,7 +130,7 @@ actor JobSupervisor {
     // MARK: - Stuck pods
 
     private func checkStuck(_ pod: Pod) {
-        guard let waiting = pod.containerState?.waiting, let reason = waiting.reason, Self.stuckReasons.contains(reason) else {
+        guard pod.stuckReason != nil else {
             stuckSince[pod.name] = nil
             return
         }
@@ -287,7 +284,8 @@ actor JobSupervisor {
             durationMs: Reply.duration(from: outcome.startedAt, to: outcome.completedAt),
             result: Reply.summary(job: job.name, status: outcome.status.rawValue, reason: outcome.reason),
             outputBucket: job.annotations[JobMetadata.outputBucket],
-            logs: logs
+            logs: logs,
+            tasks: outcome.tasks.map { Reply.TaskCounts(total: $0.total, succeeded: $0.succeeded, failed: $0.failed) }
         )
     }
 

@@ -18,6 +18,14 @@ struct Reply: Codable, Sendable, Equatable {
     var result: String
     var outputBucket: String?
     var logs: [LogObject]?
+    var tasks: TaskCounts?
+
+    /// A fan-out's tasks: how many, how many succeeded, how many did not.
+    struct TaskCounts: Codable, Sendable, Equatable {
+        var total: Int
+        var succeeded: Int
+        var failed: Int
+    }
 
     struct LogObject: Codable, Sendable, Equatable {
         var pod: String

@@ -64,19 +64,37 @@ struct RequestPipeline: Sendable {
         }
     }
 
-    /// Creates the Job, retrying while the API server is unreachable. 409 means it exists.
+    /// Creates the Job, and for a fan-out its task ConfigMap, retrying while the API server is
+    /// unreachable. 409 means it exists. The ConfigMap comes second because it names the Job's
+    /// uid as its owner; the pods wait for it to mount.
     private func createJob(_ spec: JobSpecification, logger: Logger) async throws {
         let manifest = try JobManifest.json(spec)
+        let ownerUID = try await retryingWhileUnreachable(logger: logger) { () async throws -> String? in
+            do {
+                let job = try await kubernetes.createJob(manifest)
+                logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
+                return job.metadata.uid
+            } catch let error as KubernetesError where error.status == 409 {
+                logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
+                return spec.tasks.isEmpty ? nil : try await kubernetes.getJob(spec.name).metadata.uid
+            }
+        }
+        guard let ownerUID, let configMap = try JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }
+        try await retryingWhileUnreachable(logger: logger) {
+            do {
+                try await kubernetes.createConfigMap(configMap)
+            } catch let error as KubernetesError where error.status == 409 {
+                // Made by an earlier delivery of this request.
+            }
+        }
+    }
+
+    private func retryingWhileUnreachable<T>(logger: Logger, _ operation: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                _ = try await kubernetes.createJob(manifest)
-                logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
-                return
-            } catch let error as KubernetesError where error.status == 409 {
-                logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
-                return
+                return try await operation()
             } catch let error as KubernetesError where error.isRetryable {
                 logger.warning("cannot reach the API server; will retry", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try await RetryPolicy(maxAttempts: .max, baseDelay: 0.5, maxDelay: 30).wait(afterAttempt: attempt)

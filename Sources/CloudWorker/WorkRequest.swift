@@ -13,6 +13,10 @@ struct WorkRequest: Sendable, Equatable {
     var resources: [String: [String: String]]
     var backoffLimit: Int
     var prefix: String?
+    /// Fan-out: each task's JSON text, one completion index each; empty for a single pod.
+    var tasks: [String]
+    /// Fan-out pods run at once.
+    var parallelism: Int?
 }
 
 /// Why a request was refused: the field and the reason, as the rejection reply states them.
@@ -82,9 +86,32 @@ extension WorkRequest {
             throw RequestRejection(field: "backoffLimit", reason: "must be between 0 and \(limits.maxBackoffLimit)")
         }
         prefix = try fields.string("prefix")
-        if object["tasks"] != nil || object["parallelism"] != nil {
-            throw RequestRejection(field: "tasks", reason: "fan-out requests are not supported by this worker version")
+        (tasks, parallelism) = try Self.fanOut(fields, limits: limits)
+    }
+
+    /// `tasks` and `parallelism`: at most `maxTasks` tasks whose JSON fits in one ConfigMap,
+    /// parallelism within the cap (default: all tasks, up to the cap).
+    private static func fanOut(_ fields: RequestFields, limits: RequestLimits) throws(RequestRejection) -> ([String], Int?) {
+        let requestedParallelism = try fields.integer("parallelism")
+        guard let tasks = try fields.jsonArray("tasks") else {
+            if requestedParallelism != nil {
+                throw RequestRejection(field: "parallelism", reason: "applies only to a request with tasks")
+            }
+            return ([], nil)
         }
+        guard !tasks.isEmpty else { throw RequestRejection(field: "tasks", reason: "must not be empty") }
+        guard tasks.count <= limits.maxTasks else {
+            throw RequestRejection(field: "tasks", reason: "has \(tasks.count) tasks, more than the limit of \(limits.maxTasks)")
+        }
+        let bytes = tasks.reduce(0) { $0 + $1.utf8.count }
+        guard bytes <= limits.maxTaskBytes else {
+            throw RequestRejection(field: "tasks", reason: "holds \(bytes) bytes of JSON, more than the limit of \(limits.maxTaskBytes)")
+        }
+        guard let parallelism = requestedParallelism else { return (tasks, min(tasks.count, limits.maxParallelism)) }
+        guard (1...limits.maxParallelism).contains(parallelism) else {
+            throw RequestRejection(field: "parallelism", reason: "must be between 1 and \(limits.maxParallelism)")
+        }
+        return (tasks, min(parallelism, tasks.count))
     }
 
     /// S3 bucket naming rules: 3–63 of lower-case letters, digits, dots and hyphens.
@@ -146,6 +173,20 @@ private struct RequestFields {
             throw RequestRejection(field: name, reason: "must be an array of strings")
         }
         return strings
+    }
+
+    /// An array of any JSON values, each returned as compact JSON text.
+    func jsonArray(_ name: String) throws(RequestRejection) -> [String]? {
+        guard let value = present(name) else { return nil }
+        guard let array = value as? [Any] else { throw RequestRejection(field: name, reason: "must be an array") }
+        var texts: [String] = []
+        for (index, element) in array.enumerated() {
+            guard let data = try? JSONSerialization.data(withJSONObject: element, options: [.fragmentsAllowed, .sortedKeys]) else {
+                throw RequestRejection(field: "\(name)[\(index)]", reason: "is not a JSON value")
+            }
+            texts.append(String(decoding: data, as: UTF8.self))
+        }
+        return texts
     }
 
     func stringMap(_ name: String) throws(RequestRejection) -> [String: String]? {

@@ -35,6 +35,10 @@ struct RequestLimits: Sendable {
     var maxTimeoutMinutes: Int = 1440
     var maxBackoffLimit: Int = 10
     var maxRequestBytes: Int = 1 << 20
+    var maxTasks: Int = 1000
+    /// The task ConfigMap must stay under the API server's 1 MiB object limit.
+    var maxTaskBytes: Int = 900 * 1024
+    var maxParallelism: Int = 10
     /// Image prefixes a request may name; empty allows any image.
     var allowedImagePrefixes: [String] = []
 }

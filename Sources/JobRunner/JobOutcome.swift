@@ -11,6 +11,15 @@ public struct JobOutcome: Sendable, Equatable {
     public var terminationMessage: String?
     public var startedAt: String?
     public var completedAt: String?
+    /// A fan-out's completion indexes: how many there are and how many succeeded.
+    public var tasks: TaskCounts?
+
+    public struct TaskCounts: Sendable, Equatable {
+        public var total: Int
+        public var succeeded: Int
+        /// Indexes that did not succeed (failed, or never ran because the Job ended first).
+        public var failed: Int { total - succeeded }
+    }
 
     public init(
         status: Status, reason: String, message: String, exitCode: Int? = nil, terminationMessage: String? = nil,
@@ -47,6 +56,9 @@ public struct JobOutcome: Sendable, Equatable {
             startedAt: job.status?.startTime,
             completedAt: job.status?.completionTime ?? condition.lastTransitionTime
         )
+        if job.spec?.completionMode == "Indexed", let total = job.spec?.completions {
+            outcome.tasks = TaskCounts(total: total, succeeded: min(job.status?.succeeded ?? 0, total))
+        }
         if condition.reason == "DeadlineExceeded" {
             outcome.status = .timedOut
         } else if !succeeded, deciding?.reason == "OOMKilled" {

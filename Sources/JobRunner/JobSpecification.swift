@@ -12,6 +12,10 @@ public struct JobSpecification: Sendable {
     public var backoffLimit: Int
     public var ttlSecondsAfterFinished: Int
     public var pod: PodSettings
+    /// Fan-out: each element's JSON becomes one completion index of an Indexed Job.
+    public var tasks: [String]
+    /// Pods of a fan-out running at once; nil runs them all.
+    public var parallelism: Int?
 
     public init(
         name: String,
@@ -25,7 +29,9 @@ public struct JobSpecification: Sendable {
         activeDeadlineSeconds: Int,
         backoffLimit: Int = 0,
         ttlSecondsAfterFinished: Int = 3600,
-        pod: PodSettings = PodSettings()
+        pod: PodSettings = PodSettings(),
+        tasks: [String] = [],
+        parallelism: Int? = nil
     ) {
         self.name = name
         self.labels = labels
@@ -39,6 +45,8 @@ public struct JobSpecification: Sendable {
         self.backoffLimit = backoffLimit
         self.ttlSecondsAfterFinished = ttlSecondsAfterFinished
         self.pod = pod
+        self.tasks = tasks
+        self.parallelism = parallelism
     }
 }
 
@@ -103,11 +111,13 @@ public struct Toleration: Sendable, Codable, Equatable {
     public var `operator`: String?
     public var value: String?
     public var effect: String?
+    public var tolerationSeconds: Int?
 
-    public init(key: String? = nil, operator: String? = nil, value: String? = nil, effect: String? = nil) {
+    public init(key: String? = nil, operator: String? = nil, value: String? = nil, effect: String? = nil, tolerationSeconds: Int? = nil) {
         self.key = key
         self.operator = `operator`
         self.value = value
         self.effect = effect
+        self.tolerationSeconds = tolerationSeconds
     }
 }

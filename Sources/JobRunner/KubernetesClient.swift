@@ -15,7 +15,7 @@ public final class KubernetesClient: Sendable {
     public static let apiCalls: [(group: String, resource: String, verb: String)] = [
         ("batch", "jobs", "create"), ("batch", "jobs", "get"), ("batch", "jobs", "list"), ("batch", "jobs", "watch"),
         ("batch", "jobs", "patch"), ("batch", "jobs", "delete"),
-        ("", "pods", "list"), ("", "pods", "watch"), ("", "pods/log", "get"),
+        ("", "pods", "list"), ("", "pods", "watch"), ("", "pods/log", "get"), ("", "configmaps", "create"),
     ]
 
     public init(configuration: KubernetesConfiguration, logger: Logger) {
@@ -57,6 +57,13 @@ public final class KubernetesClient: Sendable {
     public func deleteJob(_ name: String) async throws {
         let body = Array(#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Background"}"#.utf8)
         _ = try await call("DELETE", "\(jobsPath)/\(name)", body: body, operation: "delete job \(name)")
+    }
+
+    /// Creates a ConfigMap from its JSON manifest (a fan-out's task arguments).
+    public func createConfigMap(_ manifest: [UInt8]) async throws {
+        _ = try await call(
+            "POST", "/api/v1/namespaces/\(namespace)/configmaps", query: [("fieldValidation", "Strict")], body: manifest,
+            operation: "create configmap")
     }
 
     // MARK: - Lists and watches
@@ -164,7 +171,7 @@ public final class KubernetesClient: Sendable {
             status: status,
             reason: object?.reason ?? fallbackReason,
             message: object?.message ?? String(decoding: body.prefix(200), as: UTF8.self),
-            causes: object?.details?.causes?.map { "\($0.field ?? "?"): \($0.message ?? $0.reason ?? "")" } ?? [],
+            causes: object?.details?.causes?.map { ($0.field.map { "\($0): " } ?? "") + ($0.message ?? $0.reason ?? "") } ?? [],
             operation: operation
         )
     }

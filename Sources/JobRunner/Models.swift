@@ -29,7 +29,13 @@ public struct Job: KubernetesObject {
     public static let resource = "jobs"
     public static let apiPrefix = "/apis/batch/v1"
     public var metadata: ObjectMeta
+    public var spec: JobSpec?
     public var status: JobStatus?
+}
+
+public struct JobSpec: Codable, Sendable {
+    public var completions: Int?
+    public var completionMode: String?
 }
 
 public struct JobStatus: Codable, Sendable {
@@ -63,6 +69,15 @@ public struct Pod: KubernetesObject {
 
     /// The owning Job's uid (older clusters: `controller-uid`); names can be reused, uids not.
     public var controllerUID: String? { labels["batch.kubernetes.io/controller-uid"] ?? labels["controller-uid"] }
+
+    /// Waiting reasons that do not pass by themselves: the image cannot be pulled or the
+    /// container's configuration cannot be read (a missing Secret or key).
+    public static let stuckReasons: Set<String> = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"]
+
+    /// The reason the container cannot start, if it is one of `stuckReasons`.
+    public var stuckReason: String? {
+        containerState?.waiting?.reason.flatMap { Self.stuckReasons.contains($0) ? $0 : nil }
+    }
 
     /// Whether the container has ended (or the pod ended without it ever running).
     public var isTerminated: Bool {

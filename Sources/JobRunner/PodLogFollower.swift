@@ -47,7 +47,7 @@ public final class PodLogFollower {
                 continue
             }
             stream = nil
-            if await hasTerminated() {
+            if try await terminatesSoon() {
                 finished = true
                 let rest = lines.remainder().flatMap { filter.accept($0) }
                 return rest.isEmpty ? nil : rest
@@ -55,9 +55,20 @@ public final class PodLogFollower {
             // The container still runs: resume where this stream stopped.
             resumes += 1
             filter.startResume()
-            try await Task.sleep(nanoseconds: 100_000_000)
         }
         return nil
+    }
+
+    /// Whether the container has ended, allowing its status a tenth of a second to catch up:
+    /// a log stream ends as the container exits, a moment before the kubelet reports it, and
+    /// opening the log again then would be a wasted request. Short, because a stream cut by a
+    /// rotation waits as long while the container writes on.
+    private func terminatesSoon() async throws -> Bool {
+        for _ in 0..<2 {
+            if await hasTerminated() { return true }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return await hasTerminated()
     }
 
     public func cancel() {

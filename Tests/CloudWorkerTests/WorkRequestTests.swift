@@ -78,4 +78,42 @@ import Testing
         limits.maxRequestBytes = 10
         #expect(Self.rejection(#"{"image":"i","jobName":"j","inputBucket":"bkt"}"#, limits: limits)?.field == "body")
     }
+
+    @Test func fanOutKeepsEachTaskAsJSONAndDefaultsParallelismToTheCap() throws {
+        let request = try Self.decode(#"{"image":"i","jobName":"j","inputBucket":"bkt","tasks":[{"b":2,"a":"x"},"two",3,null,[true]]}"#)
+        #expect(request.tasks == [#"{"a":"x","b":2}"#, #""two""#, "3", "null", "[true]"])
+        #expect(request.parallelism == 5)
+        var limits = RequestLimits()
+        limits.maxParallelism = 2
+        let capped = try Self.decode(#"{"image":"i","jobName":"j","inputBucket":"bkt","tasks":[1,2,3]}"#, limits: limits)
+        #expect(capped.parallelism == 2)
+        let asked = try Self.decode(#"{"image":"i","jobName":"j","inputBucket":"bkt","tasks":[1,2,3],"parallelism":1}"#)
+        #expect(asked.parallelism == 1)
+        #expect(try Self.decode(#"{"image":"i","jobName":"j","inputBucket":"bkt"}"#).tasks.isEmpty)
+    }
+
+    @Test(arguments: [
+        (#""tasks":"x""#, "tasks", "must be an array"),
+        (#""tasks":[]"#, "tasks", "must not be empty"),
+        (#""tasks":[1,2],"parallelism":0"#, "parallelism", "must be between 1 and 10"),
+        (#""tasks":[1,2],"parallelism":11"#, "parallelism", "must be between 1 and 10"),
+        (#""tasks":[1],"parallelism":"2""#, "parallelism", "must be an integer"),
+        (#""parallelism":2"#, "parallelism", "applies only to a request with tasks"),
+    ])
+    func badFanOutIsRejectedNamingTheField(fields: String, field: String, reason: String) {
+        let rejection = Self.rejection(#"{"image":"i","jobName":"j","inputBucket":"bkt","# + fields + "}")
+        #expect(rejection?.field == field)
+        #expect(rejection?.reason.contains(reason) == true, "\(rejection?.reason ?? "accepted")")
+    }
+
+    @Test func fanOutLimitsOnCountAndSize() {
+        var limits = RequestLimits()
+        limits.maxTasks = 3
+        #expect(
+            Self.rejection(#"{"image":"i","jobName":"j","inputBucket":"bkt","tasks":[1,2,3,4]}"#, limits: limits)
+                == RequestRejection(field: "tasks", reason: "has 4 tasks, more than the limit of 3"))
+        limits.maxTaskBytes = 10
+        let big = Self.rejection(#"{"image":"i","jobName":"j","inputBucket":"bkt","tasks":["abcdefghijkl"]}"#, limits: limits)
+        #expect(big == RequestRejection(field: "tasks", reason: "holds 14 bytes of JSON, more than the limit of 10"))
+    }
 }

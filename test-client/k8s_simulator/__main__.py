@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from .app import Config, Simulator
+from .requestlog import DEFAULT_SIZE as REQUEST_LOG_SIZE
 from .server import serve
 
 
@@ -45,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--expired-watch-as-event", action="store_true",
                    help="answer a watch from a too-old resourceVersion with 200 and an ERROR event "
                         "(as the watch cache does) instead of HTTP 410")
+    p.add_argument("--request-log", type=int, default=REQUEST_LOG_SIZE,
+                   help=f"API requests kept for GET /_sim/requests (default {REQUEST_LOG_SIZE})")
     p.add_argument("--verbose", action="store_true", help="one access-log line per request on stderr")
     a = p.parse_args(argv)
     if bool(a.tls_cert) != bool(a.tls_key):
@@ -58,7 +61,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         backoff_base_seconds=a.backoff_base_seconds, history_size=a.watch_history,
         bookmark_interval_seconds=a.bookmark_interval, watch_timeout_min_seconds=a.watch_timeout_min,
         watch_timeout_max_seconds=max(a.watch_timeout_min, a.watch_timeout_max),
-        expired_watch_as_event=a.expired_watch_as_event, verbose=a.verbose,
+        expired_watch_as_event=a.expired_watch_as_event,
+        request_log_size=a.request_log, verbose=a.verbose,
     )
 
 
@@ -79,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         stop.set()
 
+    # A parent that starts us from a thread with signals blocked (Swift's Foundation.Process
+    # on a dispatch worker does) passes that mask on; unblock so SIGTERM stops us.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"k8s-simulator listening on {config.scheme}://{config.host}:{config.port}", flush=True)

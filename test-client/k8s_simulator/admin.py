@@ -1,5 +1,6 @@
-"""The `/_sim/` admin API: health, request counters, injected faults, cutting and expiring
-watches, run-time settings. Never counted, never authenticated, never faulted."""
+"""The `/_sim/` admin API: health, request counters and the request log, injected faults,
+cutting and expiring watches, run-time settings. Never counted, never authenticated, never
+faulted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from .app import Simulator
 
 
-def handle(sim: Simulator, method: str, path: str, raw: bytes | None) -> tuple[int, Any]:
+def handle(sim: Simulator, method: str, path: str, raw: bytes | None,
+           query: dict[str, str] | None = None) -> tuple[int, Any]:
     """(HTTP code, JSON body or plain text) for one admin request."""
     try:
         body = json.loads(raw) if raw else {}
@@ -22,7 +24,18 @@ def handle(sim: Simulator, method: str, path: str, raw: bytes | None) -> tuple[i
     if path == "/_sim/stats" and method == "GET":
         return 200, sim.stats.snapshot()
     if path == "/_sim/stats/reset" and method == "POST":
+        # The counters and the log describe the same requests: a test that starts counting
+        # afresh wants both to start afresh.
         sim.stats.reset()
+        sim.requests.clear()
+        return 200, {"ok": True}
+    if path == "/_sim/requests" and method == "GET":
+        try:
+            return 200, sim.requests.query(query or {})
+        except ValueError:
+            return 400, {"error": "since and limit must be integers"}
+    if path == "/_sim/requests/clear" and method == "POST":
+        sim.requests.clear()
         return 200, {"ok": True}
     if path == "/_sim/faults" and method == "POST":
         return 200, {"ok": True, "fault": sim.faults.add(body).to_json()}

@@ -11,6 +11,8 @@ from .images import ImageMap
 from .jobs import JobController
 from .kubelet import Kubelet
 from .logs import LogStore
+from .requestlog import DEFAULT_SIZE as REQUEST_LOG_SIZE
+from .requestlog import RequestLog
 from .store import Store
 
 
@@ -35,6 +37,7 @@ class Config:
     watch_timeout_min_seconds: float = 300.0
     watch_timeout_max_seconds: float = 600.0
     expired_watch_as_event: bool = False
+    request_log_size: int = REQUEST_LOG_SIZE
     verbose: bool = False
 
     @property
@@ -51,6 +54,7 @@ class Simulator:
             self.store.ensure_namespace(ns)
         self.faults = Faults()
         self.stats = Stats()
+        self.requests = RequestLog(config.request_log_size)
         self.images = ImageMap(config.images)
         self.logs = LogStore(config.log_rotate_bytes, config.log_max_files, config.cut_follow_on_rotate)
         self.gc = GarbageCollector(self.store)

@@ -252,13 +252,20 @@ class JobController:
 
         finished = has_condition(status, "Complete") or has_condition(status, "Failed")
         deleting = bool(job["metadata"].get("deletionTimestamp"))
-        if not finished and not deleting:
+        managed = not finished and not deleting
+        if managed:
             self._manage(job, status, active, terminating, completed, now)
             finished = has_condition(status, "Complete") or has_condition(status, "Failed")
         else:
             self._fill_counts(status, active, terminating, ready, indexed, completed)
 
-        if not finished and not deleting:
+        if managed and finished:
+            # Complete / Failed go out in the same status write as the final counts, as the
+            # controller sends them: `_manage` sets them only once no pod runs any more, and a
+            # finished Job is not written again (clients claim it with a resourceVersion
+            # precondition, which a second write would break).
+            self._fill_counts(status, [], [], 0, indexed, completed)
+        elif not finished and not deleting:
             ready = sum(
                 1 for p in active
                 if any(c.get("type") == "Ready" and c.get("status") == "True"

@@ -1,5 +1,5 @@
 """HTTP/1.1 front end: routing of the Kubernetes REST paths, authentication, injected faults,
-request counting, chunked watch and log streams, and the `/_sim/` admin API."""
+request counting and the request log, chunked watch and log streams, and the `/_sim/` admin API."""
 
 from __future__ import annotations
 
@@ -85,6 +85,23 @@ def route(path: str) -> Route | None:
     return Route(tmpl, res, None, name, sub, watch)
 
 
+def verb_of(method: str, r: Route | None, query: dict[str, str]) -> str | None:
+    """The Kubernetes (RBAC) verb of a request, as `_serve` will treat it: a pod's log is a
+    `get` of `pods/log`, a GET with `watch=true` is a `watch`. None for paths that name no
+    resource (discovery, openapi) or that the server refuses."""
+    if r is None or r.res is None:
+        return None
+    if method in ("GET", "HEAD"):
+        if r.watch_path or query.get("watch") in ("1", "true", "True"):
+            return "watch"
+        return "list" if r.name is None else "get"
+    if method == "POST":
+        return "create" if r.name is None else None
+    if method == "DELETE":
+        return "deletecollection" if r.name is None else "delete"
+    return {"PUT": "update", "PATCH": "patch"}.get(method) if r.name is not None else None
+
+
 class StreamCut(Exception):
     """Close the connection without a terminating chunk."""
 
@@ -130,6 +147,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile.readline(65537)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else None
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        entry = getattr(self, "_entry", None)
+        if entry is not None:
+            self.server.sim.requests.set_code(entry, code)
+        super().send_response(code, message)
 
     def _send(self, code: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
@@ -206,6 +229,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self._started = time.monotonic()
+        self._entry = None
         sim = self.server.sim
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
@@ -215,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if url.path.startswith("/_sim/") or url.path == "/_sim":
-            self._admin(url.path, raw)
+            self._admin(url.path, raw, query)
             return
         try:
             if not self._authenticated():
@@ -223,6 +247,10 @@ class Handler(BaseHTTPRequestHandler):
             r = route(url.path)
             key = f"{self.command} {r.template if r else url.path}"
             sim.stats.count(key)
+            self._entry = sim.requests.record(
+                self.command, url.path, query, verb_of(self.command, r, query),
+                r.res.plural if r and r.res else None, r.namespace if r else None, r.name if r else None,
+                r.sub if r else None, self.headers.get("User-Agent"), raw)
             decision = sim.faults.decide(self.command, url.path)
             if decision.latency_s > 0:
                 time.sleep(decision.latency_s)
@@ -317,6 +345,8 @@ class Handler(BaseHTTPRequestHandler):
             raise errors.method_not_allowed()
 
     def _reply(self, reply: Reply) -> None:
+        if self._entry is not None and self._entry.get("verb") == "create" and reply.code == 201:
+            self.server.sim.requests.set_created(self._entry, reply.body)
         self._send_json(reply.code, reply.body, reply.headers, reply.content_type)
 
     def _special(self, what: str) -> None:
@@ -520,8 +550,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- admin -------------------------------------------------------------------------------------
 
-    def _admin(self, path: str, raw: bytes | None) -> None:
-        code, body = admin.handle(self.server.sim, self.command, path, raw)
+    def _admin(self, path: str, raw: bytes | None, query: dict[str, str]) -> None:
+        code, body = admin.handle(self.server.sim, self.command, path, raw, query)
         if isinstance(body, str):
             self._send(code, body.encode(), "text/plain; charset=utf-8")
         else:
@@ -568,4 +598,4 @@ def serve(sim: Simulator) -> SimServer:
     return server
 
 
-__all__ = ["Handler", "Route", "SimServer", "route", "serve"]
+__all__ = ["Handler", "Route", "SimServer", "route", "serve", "verb_of"]

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +64,88 @@ def read_json_object(s3: Any, bucket: str, key: str) -> dict[str, Any]:
 def describe(reply: dict[str, Any]) -> str:
     """The reply, pretty-printed, for assertion messages."""
     return json.dumps(reply, indent=2, sort_keys=True)
+
+
+# ---------------------------------------------------------------- a simulator of one's own
+
+
+class RecordingSimulator:
+    """A Kubernetes API simulator started from this checkout for one test module, on a free
+    port. Its request log (`GET /_sim/requests`) and counters then hold only what that
+    module's worker and the test itself did, and it has the admin API of this checkout's
+    simulator whatever version the shared one (scripts/services.sh) was started from."""
+
+    def __init__(self, state_dir: Path, images: Path | None = None) -> None:
+        port = _free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(TEST_CLIENT_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+        self.log_path = state_dir / "simulator.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "k8s_simulator", "--host", "127.0.0.1", "--port", str(port),
+             "--images", str(images or TEST_CLIENT_DIR / "images.json"), "--state-dir", str(state_dir),
+             "--backoff-base-seconds", "0.2", "--verbose"],
+            cwd=str(TEST_CLIENT_DIR), env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if line != f"k8s-simulator listening on {self.base}":
+            self.stop()
+            raise RuntimeError(f"the simulator did not start: {line!r}; log {self.log_path}")
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """One request: (HTTP status, JSON body). Used for the admin API and for set-up; the
+        test's own API requests show in the request log with the user agent ``e2e-test``."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method,
+            headers={"Accept": "application/json", "Content-Type": "application/json", "User-Agent": "e2e-test"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    def admin(self, path: str, body: Any = None) -> Any:
+        status, answer = self.call("POST" if body is not None else "GET", path, body)
+        assert status == 200, f"{path}: HTTP {status} {answer}"
+        return answer
+
+    def requests(self, **filters: str | int) -> list[dict[str, Any]]:
+        """The request log (see k8s_simulator/README.md), filtered."""
+        query = urllib.parse.urlencode({key: str(value) for key, value in filters.items()})
+        entries: list[dict[str, Any]] = self.admin("/_sim/requests" + (f"?{query}" if query else ""))["requests"]
+        return entries
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.admin("/_sim/stats")
+        return stats
+
+    def create_s3_secret(self, namespace: str, name: str, key_id: str, secret: str) -> None:
+        """The Secret the worker's Jobs take their S3 credentials from (scripts/services.sh
+        creates it in the shared simulator)."""
+        status, answer = self.call(
+            "POST", f"/api/v1/namespaces/{namespace}/secrets",
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+             "stringData": {"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}},
+        )
+        assert status in (201, 409), f"creating the Secret {name}: HTTP {status} {answer}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
