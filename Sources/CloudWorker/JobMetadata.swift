@@ -16,6 +16,8 @@ enum JobMetadata {
     static let filePrefix = "cloud-worker.io/file-prefix"
     static let claimedBy = "cloud-worker.io/claimed-by"
     static let claimedAt = "cloud-worker.io/claimed-at"
+    /// The request id of the cancel request that deleted the Job.
+    static let cancelledBy = "cloud-worker.io/cancelled-by"
     /// Set when the reply went out but the Job is kept (its logs could not all be archived).
     static let reported = "cloud-worker.io/reported"
 }

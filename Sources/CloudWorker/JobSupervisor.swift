@@ -26,6 +26,8 @@ actor JobSupervisor {
     private var podsListed = false
     private var draining = false
     private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
+    /// Jobs without a final condition, kept as events come so the gauge costs nothing per event.
+    private var running: Set<String> = []
 
     init(
         kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, board: JobBoard, workerID: String,
@@ -47,16 +49,22 @@ actor JobSupervisor {
         switch event {
         case .current(let job):
             jobs[job.name] = job
-            if JobOutcome.finalCondition(of: job) != nil { startFinishing(job, outcome: nil) }
+            if JobOutcome.finalCondition(of: job) != nil {
+                running.remove(job.name)
+                startFinishing(job, outcome: nil)
+            } else {
+                running.insert(job.name)
+            }
         case .deleted(let job):
             jobs[job.name] = nil
+            running.remove(job.name)
             // Deleted before anyone claimed it: cancelled by someone, or its TTL ran out.
             if job.annotations[JobMetadata.claimedBy] == nil, !finishing.contains(job.name), !draining {
                 finishing.insert(job.name)
                 Task { await reportDeleted(job) }
             }
         }
-        inFlight.record(jobs.values.filter { JobOutcome.finalCondition(of: $0) == nil }.count)
+        inFlight.record(running.count)
     }
 
     func handle(_ event: WatchEvent<Pod>) {
@@ -296,11 +304,14 @@ actor JobSupervisor {
         }
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
+        let cancelledBy = job.annotations[JobMetadata.cancelledBy]
+        let reason = cancelledBy == nil ? "Deleted" : "Cancelled"
         let reply = Reply(
             requestId: job.annotations[JobMetadata.requestID] ?? job.name,
             jobName: job.annotations[JobMetadata.requestedName], k8sJob: job.name, namespace: job.metadata.namespace,
-            status: "cancelled", reason: "Deleted", message: "the Job was deleted before it was reported",
-            result: Reply.summary(job: job.name, status: "cancelled", reason: "Deleted"),
+            status: "cancelled", reason: reason,
+            message: cancelledBy.map { "cancelled by request \($0)" } ?? "the Job was deleted before it was reported",
+            result: Reply.summary(job: job.name, status: "cancelled", reason: reason),
             outputBucket: job.annotations[JobMetadata.outputBucket], logs: [])
         do {
             try await publish(reply, for: job, logger: logger)

@@ -32,6 +32,17 @@ struct RequestPipeline: Sendable {
         var logger = self.logger
         logger[metadataKey: "request"] = "\(identity.value)"
         do {
+            let cancel: CancelRequest?
+            do {
+                cancel = try CancelRequest(message: delivery.message)
+            } catch {
+                try await reject(delivery, identity: identity, rejection: error, logger: logger)
+                return
+            }
+            if let cancel {
+                try await handle(cancel, delivery: delivery, identity: identity, logger: logger)
+                return
+            }
             let request: WorkRequest
             do {
                 request = try WorkRequest(body: delivery.message.body, limits: configuration.limits)
@@ -62,6 +73,38 @@ struct RequestPipeline: Sendable {
             logger.error("request handling failed; the delivery is redelivered", metadata: ["error": "\(error)"])
             try? await amqp.reject(delivery, requeue: true)
         }
+    }
+
+    /// Cancels the unfinished Jobs the request names: marks each (so that its request's reply
+    /// says who cancelled it) and deletes it; the supervisor then sends that reply. Naming no
+    /// such Job is a rejection.
+    private func handle(_ cancel: CancelRequest, delivery: AMQPDelivery, identity: RequestIdentity, logger: Logger) async throws {
+        let selector = JobSpecBuilder(configuration: configuration).selector
+        let targets = cancel.matches(try await kubernetes.list(Job.self, labelSelector: selector).items)
+        guard !targets.isEmpty else {
+            let rejection = RequestRejection(field: "cancel", reason: "no unfinished job has the request id or name '\(cancel.target)'")
+            try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
+            return
+        }
+        for job in targets {
+            do {
+                _ = try await kubernetes.patchJob(job.name, annotations: [JobMetadata.cancelledBy: identity.value], resourceVersion: nil)
+                try await kubernetes.deleteJob(job.name)
+                logger.info("job cancelled", metadata: ["job": "\(job.name)"])
+            } catch let error as KubernetesError where error.status == 404 {
+                logger.info("job to cancel is gone already", metadata: ["job": "\(job.name)"])
+            }
+        }
+        let names = targets.map(\.name).joined(separator: ", ")
+        let reply = Reply(
+            requestId: identity.value, jobName: targets.first?.annotations[JobMetadata.requestedName], k8sJob: targets.first?.name,
+            namespace: targets.first?.metadata.namespace, status: "succeeded", reason: "Cancelled",
+            message: "cancelled \(names)", result: "Cancelled \(names).")
+        let properties = delivery.message.properties
+        try await replies.publish(
+            reply, replyTo: properties.replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
+        Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "cancel")]).increment()
+        try await amqp.ack(delivery)
     }
 
     /// Creates the Job, and for a fan-out its task ConfigMap, retrying while the API server is

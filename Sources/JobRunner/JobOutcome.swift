@@ -34,7 +34,9 @@ public struct JobOutcome: Sendable, Equatable {
         self.completedAt = completedAt
     }
 
-    /// The Job's final condition (`Complete` or `Failed`), if it has one.
+    /// The Job's final condition (`Complete` or `Failed`), if it has one. `SuccessCriteriaMet`
+    /// and `FailureTarget` (Kubernetes 1.31+) come first, while the controller still stops the
+    /// pods; the outcome waits for the final one so that every pod's log has ended.
     public static func finalCondition(of job: Job) -> JobCondition? {
         job.status?.conditions?.first { ($0.type == "Complete" || $0.type == "Failed") && $0.status == "True" }
     }

@@ -56,4 +56,9 @@ import Testing
         let job = try JSONDecoder().decode(Job.self, from: Data(#"{"metadata":{"name":"j"},"status":{"active":1}}"#.utf8))
         #expect(JobOutcome.evaluate(job: job, pods: []) == nil)
     }
+
+    @Test func interimConditionsAreNotTheOutcomeYet() throws {
+        #expect(JobOutcome.evaluate(job: try Self.job("FailureTarget", reason: "BackoffLimitExceeded"), pods: []) == nil)
+        #expect(JobOutcome.evaluate(job: try Self.job("SuccessCriteriaMet", reason: "CompletionsReached"), pods: []) == nil)
+    }
 }

@@ -31,7 +31,7 @@ import Testing
     @Test func hundredMebibyteRotatedLogIsArchivedByteIdentical() async throws {
         let simulator = try Simulator(.plain, extraArguments: ["--log-rotate-bytes", "\(10 << 20)", "--log-max-files", "5"])
         let run = "r\(UUID().uuidString.prefix(8).lowercased())"
-        // At most 10 MB/s, a heavy logger: the log rotates ten times, each rotation ending the
+        // At most 2.5 MB/s, a heavy logger: the log rotates ten times, each rotation ending the
         // followed stream. (Whatever the follower has not read when the file rotates a second
         // time is gone: kubelets serve the current file only.)
         let script = """
@@ -41,7 +41,7 @@ import Testing
                 out.write(f"{i:08d} {payload}\\n")
                 if i % 1000 == 999:
                     out.flush()
-                    time.sleep(0.1)
+                    time.sleep(0.4)
             """
         var spec = testJob(run: run, script: "", image: "python:3.11", deadline: 900)
         spec.command = ["python3", "-c", script]

@@ -20,7 +20,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func jobSucceedsWithItsLogAndTerminationMessage(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let spec = testJob(
             run: run, script: #"echo "hello from $HOSTNAME"; echo second line; printf 'all good' > "$TERMINATION_MESSAGE_PATH""#)
         try await create(spec, on: simulator.client)
@@ -37,7 +42,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func failureCarriesExitCodeAndTerminationMessage(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let spec = testJob(run: run, script: #"echo working; printf 'disk full' > "$TERMINATION_MESSAGE_PATH"; exit 3"#)
         try await create(spec, on: simulator.client)
 
@@ -50,7 +60,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func backoffLimitTwoGivesThreePodsAndThreeLogs(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let spec = testJob(run: run, script: #"echo "attempt in $HOSTNAME"; exit 1"#, backoffLimit: 2)
         try await create(spec, on: simulator.client)
 
@@ -68,7 +83,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func deadlineExceededIsTimedOut(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let spec = testJob(run: run, script: "echo started; sleep 60", deadline: 2)
         try await create(spec, on: simulator.client)
 
@@ -81,7 +101,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func unknownImageIsSeenStuckWithinTheGrace(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let spec = testJob(run: run, script: "true", image: "registry.example.com/no-such-image:1")
         try await create(spec, on: simulator.client)
 
@@ -104,7 +129,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func indexedFanOutGivesEachTaskItsOwnArguments(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let tasks = (0..<20).map { #"{"task":\#($0),"word":"w\#($0 * 7)"}"# }
         let spec = testJob(
             run: run, script: #"cat "$TASK_ARGS_FILE"; echo; echo "index=$JOB_COMPLETION_INDEX""#, tasks: tasks, parallelism: 5)
@@ -126,7 +156,12 @@ import Testing
 
     @Test(arguments: Access.allCases) func watchesSurviveExpiryCutStreamsAndServerErrors(access: Access) async throws {
         let (simulator, view, run) = try await Self.started(access)
-        defer { Task { await view.stop() } }
+        // The simulator lives until the watches stop, so they never retry a server that is gone.
+        defer {
+            Task {
+                await view.stop(); withExtendedLifetime(simulator) {}
+            }
+        }
         let first = testJob(run: run, script: "echo one; sleep 4")
         try await create(first, on: simulator.client)
         try await view.wait("the first pod to run") { view in
@@ -154,7 +189,7 @@ import Testing
     }
 
     @Test(arguments: Access.allCases) func tooManyRequestsWaitsAsRetryAfterAsks(access: Access) async throws {
-        let (simulator, _, _) = try await Self.started(access)
+        let simulator = try Simulator(access)
         let spec = testJob(run: "throttled", script: "true")
         try await create(spec, on: simulator.client)
         try await simulator.addFault(["throttleRate": 1.0, "retryAfterSeconds": 1, "pathContains": "/jobs/\(spec.name)", "count": 2])
@@ -168,7 +203,7 @@ import Testing
     }
 
     @Test(arguments: Access.allCases) func createConflictsAndNotFoundAreTypedNotRetried(access: Access) async throws {
-        let (simulator, _, _) = try await Self.started(access)
+        let simulator = try Simulator(access)
         let spec = testJob(run: "verbs", script: "sleep 2")
         let manifest = try JobManifest.json(spec)
         let created = try await simulator.client.createJob(manifest)
@@ -210,7 +245,7 @@ import Testing
     )
         async throws
     {
-        let (simulator, _, _) = try await Self.started(access)
+        let simulator = try Simulator(access)
         var configuration = simulator.client.configuration
         configuration.tls.clientCertificateFile = nil
         configuration.tls.clientKeyPEM = nil

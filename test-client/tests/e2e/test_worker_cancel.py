@@ -1,0 +1,96 @@
+"""Cancel requests (SPEC §3): `{"cancel": "<request id or job name>"}` or AMQP type `cancel`
+deletes the unfinished Job; the original request gets a `cancelled` reply, the cancel request a
+reply naming what it cancelled. A cancel that names no unfinished job is rejected and
+dead-lettered like any bad request."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from e2e_support import REPLY_TIMEOUT, describe
+
+pytestmark = pytest.mark.e2e
+
+BUSYBOX = "busybox:latest"
+
+
+@pytest.fixture(scope="module")
+def running_worker(worker: Any) -> Any:
+    return worker()
+
+
+def jobs_of_request(endpoints: Any, request_id: str) -> list[dict[str, Any]]:
+    url = f"{endpoints.kube_server.rstrip('/')}/apis/batch/v1/namespaces/{endpoints.namespace}/jobs"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        items = json.load(response)["items"]
+    return [j for j in items if j["metadata"].get("annotations", {}).get("cloud-worker.io/request-id") == request_id]
+
+
+def wait_for_job(endpoints: Any, request_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while not (jobs := jobs_of_request(endpoints, request_id)):
+        assert time.monotonic() < deadline, f"no Job for request {request_id}"
+        time.sleep(0.1)
+    return jobs[0]
+
+
+def long_request(bucket: str, job_name: str) -> dict[str, Any]:
+    return {"image": BUSYBOX, "jobName": job_name, "inputBucket": bucket, "timeOut": 5,
+            "command": ["sh", "-c", "echo waiting; sleep 120"]}
+
+
+@pytest.mark.parametrize("how", ["request id", "job name", "cancel type"])
+def test_cancel_deletes_the_job_and_both_requests_get_replies(
+    running_worker: Any, bucket_factory: Any, endpoints: Any, how: str
+) -> None:
+    bucket = bucket_factory("cancel")
+    job_name = f"e2e-cancel-{how.replace(' ', '-')}"
+    with running_worker.rpc() as rpc:
+        original = rpc.publish(long_request(bucket, job_name))
+        job = wait_for_job(endpoints, original.correlation_id)
+        if how == "request id":
+            cancel = rpc.publish({"cancel": original.correlation_id})
+        elif how == "job name":
+            cancel = rpc.publish({"cancel": job_name})
+        else:
+            cancel = rpc.publish({"requestId": original.correlation_id}, message_type="cancel")
+        cancel_reply = rpc.wait_for_reply(cancel.correlation_id, REPLY_TIMEOUT).json
+        original_reply = rpc.wait_for_reply(original.correlation_id, REPLY_TIMEOUT).json
+
+    k8s_job = job["metadata"]["name"]
+    assert cancel_reply["status"] == "succeeded", describe(cancel_reply)
+    assert cancel_reply["reason"] == "Cancelled", describe(cancel_reply)
+    assert cancel_reply["k8sJob"] == k8s_job, describe(cancel_reply)
+    assert cancel_reply["result"] == f"Cancelled {k8s_job}.", describe(cancel_reply)
+    assert original_reply["status"] == "cancelled", describe(original_reply)
+    assert original_reply["reason"] == "Cancelled", describe(original_reply)
+    assert original_reply["message"] == f"cancelled by request {cancel.correlation_id}", describe(original_reply)
+    assert original_reply["k8sJob"] == k8s_job, describe(original_reply)
+    deadline = time.monotonic() + 30
+    while jobs_of_request(endpoints, original.correlation_id):
+        assert time.monotonic() < deadline, f"Job {k8s_job} was not deleted"
+        time.sleep(0.2)
+
+
+def test_cancel_naming_no_job_is_rejected_and_dead_lettered(running_worker: Any, amqp_connection: Any) -> None:
+    with running_worker.rpc() as rpc:
+        cancel = rpc.publish({"cancel": "no-such-request"})
+        reply = rpc.wait_for_reply(cancel.correlation_id, REPLY_TIMEOUT).json
+    assert reply["status"] == "rejected", describe(reply)
+    assert reply["message"] == "cancel: no unfinished job has the request id or name 'no-such-request'", describe(reply)
+    channel = amqp_connection.channel()
+    dead_letter_queue = running_worker.names.dead_letter_queue
+    deadline = time.monotonic() + 10
+    while True:
+        method, properties, body = channel.basic_get(dead_letter_queue, auto_ack=True)
+        if method is not None and properties.correlation_id == cancel.correlation_id:
+            break
+        assert time.monotonic() < deadline, "the cancel request is not in the dead-letter queue"
+        if method is None:
+            time.sleep(0.1)
+    assert json.loads(body) == {"cancel": "no-such-request"}
+    assert properties.headers["x-rejected-field"] == "cancel"
