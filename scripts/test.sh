@@ -4,7 +4,8 @@
 #   2. swift format lint, swift build --build-tests
 #   3. start the local services (scripts/services.sh start)
 #   4. regenerate the botocore SigV4 differential vectors, then swift test (unit tests, and
-#      integration tests against the local RabbitMQ and SeaweedFS)
+#      integration tests against the local RabbitMQ, SeaweedFS and simulators of their own;
+#      the 100 MiB rotated-log test runs on its own afterwards)
 #   5. python3 -m pytest test-client/tests -q (simulator tests and end-to-end tests through
 #      the real broker, SeaweedFS, the simulator and the debug worker .build/debug/cloud-worker)
 # Services this script started are stopped when it exits; services that were already running
@@ -70,7 +71,10 @@ main() {
     if ((built)); then
         step "swift test"
         "$PYTHON" "$REPO_ROOT/Tests/ObjectStoreTests/Vectors/generate_differential.py" || FAILURES+=("differential vectors")
-        swift test || FAILURES+=("swift test")
+        swift test --skip RotatedLogTests || FAILURES+=("swift test")
+        # Alone: its log follower must keep up with a container writing 100 MiB, and the other
+        # suites running beside it can starve it of CPU.
+        swift test --filter RotatedLogTests || FAILURES+=("swift test (rotated log)")
     else
         loud "swift build FAILED: skipping swift test; the end-to-end tests will fail too"
     fi

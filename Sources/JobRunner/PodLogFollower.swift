@@ -14,6 +14,8 @@ public final class PodLogFollower {
     private var finished = false
     /// How many times the stream was opened again after ending early.
     public private(set) var resumes = 0
+    private var openFailures = 0
+    private static let openRetry = RetryPolicy(maxAttempts: 10, baseDelay: 0.2, maxDelay: 5)
 
     /// - Parameter hasTerminated: whether the pod's container has ended, as the pod watch
     ///   knows it; asked when a stream ends, to tell the end of the log from a cut.
@@ -31,7 +33,16 @@ public final class PodLogFollower {
     public func next() async throws -> [UInt8]? {
         while !finished {
             if stream == nil {
-                stream = try await client.streamLog(pod: pod, follow: true, sinceTime: filter.resumeFrom?.wholeSeconds, timestamps: true)
+                do {
+                    stream = try await client.streamLog(
+                        pod: pod, follow: true, sinceTime: filter.resumeFrom?.wholeSeconds, timestamps: true)
+                    openFailures = 0
+                } catch let error as KubernetesError where error.isRetryable && openFailures < Self.openRetry.maxAttempts {
+                    // The API server is busy or away for a moment: the log waits on the node.
+                    openFailures += 1
+                    try await Self.openRetry.wait(afterAttempt: openFailures)
+                    continue
+                }
             }
             let chunk: [UInt8]?
             do {

@@ -89,7 +89,7 @@ import Testing
                 await view.stop(); withExtendedLifetime(simulator) {}
             }
         }
-        let spec = testJob(run: run, script: "echo started; sleep 60", deadline: 2)
+        let spec = testJob(run: run, script: "echo started; sleep 60", deadline: 5)
         try await create(spec, on: simulator.client)
 
         let (_, outcome, pods) = try await view.finish(spec.name)
