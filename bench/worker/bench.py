@@ -25,11 +25,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pika
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "test-client" / "tests" / "e2e"))
-from e2e_support import RecordingSimulator  # noqa: E402
+from e2e_support import RecordingSimulator
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 S3_ENDPOINT = os.environ.get("S3_ENDPOINT", "http://127.0.0.1:8333")
@@ -187,9 +188,10 @@ def run(bench: Bench, options: argparse.Namespace) -> list[tuple[str, str, str]]
     # Whole pipeline of short jobs: create, watch, log archive, claim, reply, delete.
     short = {"image": "busybox:latest", "jobName": "bench-short", "inputBucket": "bench-bucket",
              "command": ["sh", "-c", "echo done"]}
-    subprocess.run([sys.executable, "-c", "import boto3; boto3.client('s3', endpoint_url=%r, aws_access_key_id=%r, "
-                    "aws_secret_access_key=%r, region_name='us-east-1').create_bucket(Bucket='bench-bucket')"
-                    % (S3_ENDPOINT, S3_KEY, S3_SECRET)], check=False, capture_output=True)
+    s3 = boto3.client("s3", endpoint_url=S3_ENDPOINT, aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
+                      region_name="us-east-1")
+    if "bench-bucket" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket="bench-bucket")
     requests_before = bench.sim.stats()["total"]
     cpu_before = cpu_seconds(bench.pid)
     for _ in range(options.jobs):
