@@ -76,10 +76,8 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
         let decoder = JSONDecoder()
         while let chunk = try await stream.next() {
             for line in lines.append(chunk) {
-                let header = try decoder.decode(EventType.self, from: Data(line))
-                switch header.type {
-                case "ERROR":
-                    let status = try decoder.decode(Event<StatusObject>.self, from: Data(line)).object
+                switch try decoder.decode(Event.self, from: Data(line)) {
+                case .error(let status):
                     if status.code == 410 {
                         logger.info(
                             "watch history expired, listing again",
@@ -90,25 +88,34 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
                     throw KubernetesError(
                         status: status.code ?? 500, reason: status.reason ?? "WatchError", message: status.message ?? "",
                         operation: "watch \(Object.resource)")
-                case "BOOKMARK":
-                    let bookmark = try decoder.decode(Event<Bookmark>.self, from: Data(line)).object
-                    resourceVersion = bookmark.metadata.resourceVersion ?? resourceVersion
-                default:
-                    let object = try decoder.decode(Event<Object>.self, from: Data(line)).object
+                case .bookmark(let version):
+                    resourceVersion = version ?? resourceVersion
+                case .change(let object, let deleted):
                     resourceVersion = object.metadata.resourceVersion ?? resourceVersion
-                    await onEvent(header.type == "DELETED" ? .deleted(object) : .current(object))
+                    await onEvent(deleted ? .deleted(object) : .current(object))
                 }
             }
         }
         return resourceVersion
     }
 
-    private struct EventType: Decodable {
-        var type: String
-    }
+    /// One watch event, decoded in one pass: its `object` is a `Status` (ERROR), a bare
+    /// resourceVersion (BOOKMARK) or the watched object.
+    private enum Event: Decodable {
+        case error(StatusObject)
+        case bookmark(String?)
+        case change(Object, deleted: Bool)
 
-    private struct Event<Payload: Decodable>: Decodable {
-        var object: Payload
+        enum CodingKeys: String, CodingKey { case type, object }
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            switch try container.decode(String.self, forKey: .type) {
+            case "ERROR": self = .error(try container.decode(StatusObject.self, forKey: .object))
+            case "BOOKMARK": self = .bookmark(try container.decode(Bookmark.self, forKey: .object).metadata.resourceVersion)
+            case let type: self = .change(try container.decode(Object.self, forKey: .object), deleted: type == "DELETED")
+            }
+        }
     }
 
     /// A BOOKMARK's object carries only its resourceVersion.
