@@ -13,8 +13,9 @@ struct CancelRequest: Sendable, Equatable {
         let object = (try? JSONSerialization.jsonObject(with: Data(message.body))) as? [String: Any]
         let typed = message.properties.type == "cancel"
         guard typed || object?["cancel"] != nil else { return nil }
-        let field = object?["cancel"] != nil || !typed ? "cancel" : object?["requestId"] != nil ? "requestId" : "jobName"
-        guard let value = object?[field] else {
+        // Typed messages may name the target in any of these; an untyped one only in `cancel`.
+        let fields = typed ? ["cancel", "requestId", "jobName"] : ["cancel"]
+        guard let field = fields.first(where: { object?[$0] != nil }), let value = object?[field] else {
             throw RequestRejection(field: "cancel", reason: "a cancel request needs the request id or job name to cancel")
         }
         guard let target = value as? String, !target.trimmingCharacters(in: .whitespaces).isEmpty else {

@@ -85,6 +85,11 @@ def route(path: str) -> Route | None:
     return Route(tmpl, res, None, name, sub, watch)
 
 
+def is_watch(r: Route, query: dict[str, str]) -> bool:
+    """A watch: the legacy `/watch/` path, or `watch=true` on a list or get."""
+    return r.watch_path or query.get("watch") in ("1", "true", "True")
+
+
 def verb_of(method: str, r: Route | None, query: dict[str, str]) -> str | None:
     """The Kubernetes (RBAC) verb of a request, as `_serve` will treat it: a pod's log is a
     `get` of `pods/log`, a GET with `watch=true` is a `watch`. None for paths that name no
@@ -92,7 +97,7 @@ def verb_of(method: str, r: Route | None, query: dict[str, str]) -> str | None:
     if r is None or r.res is None:
         return None
     if method in ("GET", "HEAD"):
-        if r.watch_path or query.get("watch") in ("1", "true", "True"):
+        if is_watch(r, query):
             return "watch"
         return "list" if r.name is None else "get"
     if method == "POST":
@@ -302,7 +307,7 @@ class Handler(BaseHTTPRequestHandler):
         if method in ("POST", "PUT"):
             check_content_type(self.headers.get("Content-Type"))
         accept = negotiate(self.headers.get("Accept"))
-        watching = r.watch_path or query.get("watch") in ("1", "true", "True")
+        watching = is_watch(r, query)
         if res.namespaced and r.namespace is not None and r.name is None and method == "POST":
             self._reply(api.create(res, r.namespace, raw, query))
             return
