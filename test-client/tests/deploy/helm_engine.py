@@ -15,8 +15,8 @@ way Helm coalesces `-f` values (maps merge key by key, anything else is replaced
 (no waiting, release record kept in memory) into a stand-in API server on 127.0.0.1 that
 answers discovery for the kinds the chart uses, finds no existing object and records every
 object Helm creates. The result holds
-the release manifest (what `helm template` prints), the rendered NOTES.txt and the objects as
-Helm sent them to the API server.
+the release manifest (what `helm template` prints, hooks apart), the hooks' manifests, the
+rendered NOTES.txt and the objects as Helm sent them to the API server.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ RESOURCES: dict[str, list[tuple[str, str, bool]]] = {
     ],
     "apps/v1": [("deployments", "Deployment", True)],
     "batch/v1": [("jobs", "Job", True)],
+    "policy/v1": [("poddisruptionbudgets", "PodDisruptionBudget", True)],
+    "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy", True)],
     "rbac.authorization.k8s.io/v1": [
         ("roles", "Role", True),
         ("rolebindings", "RoleBinding", True),
@@ -240,6 +242,8 @@ def render(chart: Path, values_file: str | None, namespace: str, release: str) -
         server.server_close()
     return {
         "manifest": release_record.get("manifest", ""),
+        # Hooks (helm test, post-delete) are kept in the release, not installed.
+        "hooks": [hook.get("manifest", "") for hook in release_record.get("hooks") or []],
         "notes": (release_record.get("info") or {}).get("notes", ""),
         "created": recorder.created,
     }

@@ -10,7 +10,8 @@ Where each kind's schema comes from:
 - core/v1 and batch/v1: the API server's own OpenAPI v3 documents, vendored in
   test-client/k8s_simulator/openapi/, with every `properties` closed (no additional
   properties) unless the schema says `x-kubernetes-preserve-unknown-fields`.
-- apps/v1 and rbac.authorization.k8s.io/v1: not in those documents, so the models generated
+- apps/v1, rbac.authorization.k8s.io/v1, policy/v1 and networking.k8s.io/v1: not in those
+  documents, so the models generated
   from the API's OpenAPI for the PyPI `kubernetes` client: every key must be one of the
   model's `attribute_map` names, every value of its `openapi_types` type, and the model must
   build (required fields). A Deployment's metadata, selector and pod template are also checked
@@ -83,7 +84,7 @@ SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
 }
 
 # Group versions checked with the `kubernetes` client's models (model name: V1<Kind>).
-MODEL_GROUP_VERSIONS = {"apps/v1", "rbac.authorization.k8s.io/v1"}
+MODEL_GROUP_VERSIONS = {"apps/v1", "rbac.authorization.k8s.io/v1", "policy/v1", "networking.k8s.io/v1"}
 PRIMITIVES = {"str", "int", "bool", "float", "object", "date", "datetime"}
 
 

@@ -120,6 +120,8 @@ def test_custom_render_has_every_optional_object(renders: dict[str, Render]) -> 
     assert kinds == sorted([
         ("ConfigMap", "batch-worker"),
         ("Deployment", "batch-worker"),
+        ("NetworkPolicy", "batch-worker"),
+        ("PodDisruptionBudget", "batch-worker"),
         ("Deployment", "batch-worker-minio"),
         ("Deployment", "batch-worker-rabbitmq"),
         ("Role", "batch-worker"),
@@ -152,8 +154,10 @@ def test_helm_sends_exactly_the_manifest(renders: dict[str, Render], case: str) 
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_rendered_object_matches_the_official_schemas(renders: dict[str, Render], validate: Any, case: str) -> None:
-    reports = validate(renders[case].objects)
-    assert len(reports) == len(renders[case].objects)
+    """The installed objects and the hooks (helm test, post-delete) alike."""
+    objects = renders[case].objects + renders[case].hooks
+    reports = validate(objects)
+    assert len(reports) == len(objects)
     unchecked = [r for r in reports if not r["checkedWith"]]
     invalid = {f"{r['kind']}/{r['name']} ({r['checkedWith']})": r["errors"] for r in reports if r["errors"]}
     assert not unchecked and not invalid, json.dumps(invalid or unchecked, indent=2)
@@ -224,11 +228,11 @@ def test_roles_grant_exactly_what_the_worker_calls(
 
 
 def test_nothing_cluster_wide(renders: dict[str, Render], rbac_config_objects: list[dict[str, Any]]) -> None:
-    everything = [o for case in CASES for o in renders[case].objects] + rbac_config_objects
+    everything = [o for case in CASES for o in renders[case].objects + renders[case].hooks] + rbac_config_objects
     assert not [o for o in everything if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
-    texts = [p.read_text(encoding="utf-8") for p in (CHART / "templates").iterdir()]
+    texts = [p.read_text(encoding="utf-8") for p in (CHART / "templates").rglob("*") if p.is_file()]
     texts += [RBAC_CONFIG.read_text(encoding="utf-8")]
-    texts += [r.manifest for r in renders.values()]
+    texts += [r.manifest for r in renders.values()] + [m for r in renders.values() for m in r.hook_manifests]
     assert not [t for t in texts if "cluster-admin" in t or "ClusterRole" in t]
 
 
@@ -308,27 +312,47 @@ def test_worker_probes_and_port(renders: dict[str, Render], case: str) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_metrics_service_is_annotated_for_prometheus(renders: dict[str, Render], case: str) -> None:
+    """By default; service.prometheusAnnotations=false (the custom values) leaves them out."""
     render = renders[case]
     service = next(s for s in render.of_kind("Service") if s["metadata"]["labels"]["app.kubernetes.io/component"] == "worker")
     annotations = service["metadata"]["annotations"]
     http_port = render.one("ConfigMap")["data"]["CLOUD_WORKER_HTTP_PORT"]
-    assert annotations["prometheus.io/scrape"] == "true"
-    assert annotations["prometheus.io/port"] == http_port
-    assert annotations["prometheus.io/path"] == "/metrics"
+    if case == "default":
+        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": http_port,
+                               "prometheus.io/path": "/metrics"}
+    else:
+        assert annotations == {"example.com/owner": "platform"}
     assert service["spec"]["ports"][0]["targetPort"] == "http"
     assert service["spec"]["selector"] == worker_deployment(render)["spec"]["selector"]["matchLabels"]
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_standard_labels_on_every_object(renders: dict[str, Render], case: str) -> None:
+    """On the objects, the hooks and every pod template; commonLabels too, never in a selector."""
     render = renders[case]
-    for obj in render.objects:
+    common = custom_values()["commonLabels"] if case == "custom" else {}
+    pod_templates = [o["spec"]["template"] for o in render.objects + render.hooks if o["kind"] in ("Deployment", "Job")]
+    for obj in render.objects + render.hooks + pod_templates:
         labels = obj["metadata"]["labels"]
-        assert STANDARD_LABELS <= set(labels), f"{obj['kind']}/{obj['metadata']['name']}: {sorted(labels)}"
+        name = obj["metadata"].get("name", "a pod template")
+        assert STANDARD_LABELS <= set(labels), f"{obj.get('kind')}/{name}: {sorted(labels)}"
         assert labels["app.kubernetes.io/instance"] == render.release
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
         assert labels["app.kubernetes.io/part-of"] == "cloud-worker"
-        assert labels["helm.sh/chart"] == "cloud-worker-0.1.0"
+        assert labels["helm.sh/chart"] == "cloud-worker-0.2.0"
+        assert common.items() <= labels.items(), f"{name}: commonLabels missing"
+    for deployment in render.of_kind("Deployment"):
+        assert not set(common) & set(deployment["spec"]["selector"]["matchLabels"])
+
+
+def test_common_labels_cannot_replace_a_standard_label(tools: Tools) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values:
+        yaml.safe_dump({"commonLabels": {"app.kubernetes.io/name": "other", "team": "data"}}, values)
+        values.flush()
+        rendered = render_chart(tools, Path(values.name), "x", "cloud-worker")
+    service = next(o for o in yaml.safe_load_all(rendered["manifest"]) if o and o["kind"] == "Service")
+    assert service["metadata"]["labels"]["app.kubernetes.io/name"] == "cloud-worker"
+    assert service["metadata"]["labels"]["team"] == "data"
 
 
 # MARK: - settings and secrets
@@ -411,7 +435,9 @@ def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
     pod_spec = deployment["spec"]["template"]["spec"]
     container = worker_container(render)
     assert deployment["spec"]["replicas"] == 2
-    assert container["image"] == "registry.example.com/platform/cloud-worker:1.2.3"
+    assert deployment["spec"]["revisionHistoryLimit"] == 3
+    # The digest pins the image; the tag is then left out.
+    assert container["image"] == f"registry.example.com/platform/cloud-worker@{values['image']['digest']}"
     assert container["imagePullPolicy"] == "Always"
     assert container["resources"] == values["resources"]
     assert pod_spec["imagePullSecrets"] == [{"name": "registry-example"}]
@@ -530,8 +556,9 @@ def test_values_custom_sets_every_value() -> None:
     rows = readme_value_rows()
     unknown = [p for p in custom if not any(p == r or p.startswith(r + ".") for r in rows)]
     assert not unknown, f"values-custom.yaml sets values the chart does not have: {unknown}"
-    same = [p for p in defaults if p in custom and custom[p] == defaults[p]
-            and p not in ("serviceAccount.create", "rbac.create")]
+    # Switches that stay on so that the custom render holds what they make.
+    kept_on = ("serviceAccount.create", "rbac.create", "finalizerCleanup.enabled", "tests.enabled")
+    same = [p for p in defaults if p in custom and custom[p] == defaults[p] and p not in kept_on]
     same = [p for p in same if not p.startswith(("podSecurityContext.", "securityContext."))]
     assert not same, f"values-custom.yaml keeps the defaults of: {same}"
 
