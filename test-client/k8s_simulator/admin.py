@@ -38,7 +38,10 @@ def handle(sim: Simulator, method: str, path: str, raw: bytes | None,
         sim.requests.clear()
         return 200, {"ok": True}
     if path == "/_sim/faults" and method == "POST":
-        return 200, {"ok": True, "fault": sim.faults.add(body).to_json()}
+        try:
+            return 200, {"ok": True, "fault": sim.faults.add(body).to_json()}
+        except (TypeError, ValueError) as exc:
+            return 400, {"error": f"bad fault rule: {exc}"}
     if path == "/_sim/faults" and method == "GET":
         return 200, {"faults": sim.faults.list()}
     if path == "/_sim/faults/clear" and method == "POST":

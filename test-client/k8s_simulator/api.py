@@ -11,7 +11,7 @@ from typing import Any
 
 from . import defaults, errors, patch, schema, tables, validation
 from .app import Simulator
-from .gc import delete_object
+from .deletion import delete_object
 from .objects import prepare_create
 from .resources import JOBS, NAMESPACES, PODS, SECRETS, Resource
 from .selectors import parse_field_selector, parse_label_selector
@@ -199,18 +199,18 @@ class Api:
             return out
         if res.has_status:
             new["status"] = deep(cur.get("status") or {})
-        errs: list[errors.FieldError] = []
+        errs = validation.no_new_finalizers(cur, new)
         if res is JOBS:
             md["uid"] = cur["metadata"]["uid"]
             defaults.job(new)  # also re-applies the generated selector and template labels
-            errs = validation.job_update(cur, new)
+            errs += validation.job_update(cur, new)
         elif res is PODS:
             defaults.pod(new)
-            errs = validation.pod_update(cur, new)
+            errs += validation.pod_update(cur, new)
         else:
             if res is SECRETS:
                 defaults.secret(new)
-            errs = validation.generic(new, res)
+            errs += validation.generic(new, res)
         if errs:
             raise errors.invalid_object(res.kind, res.group, name, errs)
         return new
@@ -298,7 +298,10 @@ class Api:
             opts.get("gracePeriodSeconds"), pre.get("uid"), pre.get("resourceVersion"),
         )
         body = result.body if result.body.get("kind") == "Status" else with_kind(res, result.body)
-        return Reply(200, body, warning_header(result.warnings))
+        # The API server's one exception to 200: a cascading delete asked for with the old
+        # `orphanDependents: false` that could not finish at once.
+        code = 202 if not result.deleted and opts.get("orphanDependents") is False else 200
+        return Reply(code, body, warning_header(result.warnings))
 
     def delete_collection(self, res: Resource, ns: str | None, raw: bytes | None, query: dict[str, str]) -> Reply:
         opts = self._delete_options(raw, query)

@@ -14,6 +14,7 @@ from .logs import LogStore
 from .requestlog import DEFAULT_SIZE as REQUEST_LOG_SIZE
 from .requestlog import RequestLog
 from .store import Store
+from .ttl import TTLAfterFinishedController
 
 
 @dataclass
@@ -58,15 +59,16 @@ class Simulator:
         self.images = ImageMap(config.images)
         self.logs = LogStore(config.log_rotate_bytes, config.log_max_files, config.cut_follow_on_rotate)
         self.gc = GarbageCollector(self.store)
+        self.ttl = TTLAfterFinishedController(self.store)
         self.jobs = JobController(self.store, config.backoff_base_seconds)
         self.kubelet = Kubelet(self.store, self.images, self.logs, config.state_dir.resolve(),
                                config.host, config.port)
 
     def start(self) -> None:
-        self.gc.start()
-        self.jobs.start()
+        for part in (self.gc, self.ttl, self.jobs, self.kubelet):
+            part.start()
 
     def shutdown(self) -> None:
-        self.jobs.stop()
-        self.gc.stop()
+        for part in (self.jobs, self.ttl, self.gc):
+            part.stop()
         self.kubelet.shutdown()

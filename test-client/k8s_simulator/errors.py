@@ -22,24 +22,24 @@ class FieldError:
         if self.reason == "FieldValueRequired":
             return "Required value" + (f": {self.detail}" if self.detail else "")
         if self.reason == "FieldValueNotSupported":
-            return f"Unsupported value: {_go_value(self.value)}" + (
+            return f"Unsupported value: {go_value(self.value)}" + (
                 f": {self.detail}" if self.detail else ""
             )
         if self.reason == "FieldValueForbidden":
             return "Forbidden" + (f": {self.detail}" if self.detail else "")
         if self.reason == "FieldValueDuplicate":
-            return f"Duplicate value: {_go_value(self.value)}"
+            return f"Duplicate value: {go_value(self.value)}"
         if self.reason == "FieldValueNotFound":
-            return f"Not found: {_go_value(self.value)}"
+            return f"Not found: {go_value(self.value)}"
         if self.reason == "FieldValueTooLong":
             return "Too long" + (f": {self.detail}" if self.detail else "")
-        return f"Invalid value: {_go_value(self.value)}" + (f": {self.detail}" if self.detail else "")
+        return f"Invalid value: {go_value(self.value)}" + (f": {self.detail}" if self.detail else "")
 
     def cause(self) -> JSON:
         return {"reason": self.reason, "message": self.message, "field": self.field}
 
 
-def _go_value(value: Any) -> str:
+def go_value(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, bool):
@@ -58,7 +58,7 @@ def invalid(path: str, value: Any, detail: str) -> FieldError:
 
 
 def not_supported(path: str, value: Any, supported: list[str]) -> FieldError:
-    detail = "supported values: " + ", ".join(_go_value(v) for v in supported)
+    detail = "supported values: " + ", ".join(go_value(v) for v in supported)
     return FieldError("FieldValueNotSupported", path, detail, value)
 
 

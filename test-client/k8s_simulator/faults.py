@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError
-from .util import JSON
+from .util import JSON, parse_rfc3339, rfc3339_micro
 
 
 @dataclass
@@ -23,9 +24,15 @@ class Fault:
     path_contains: str = ""
     method: str = ""
     count: int | None = None  # remaining matching requests; None = until cleared
+    expires_at: float | None = None  # epoch seconds after which the rule is dropped; None = never
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     @staticmethod
     def from_json(body: JSON) -> "Fault":
+        """A rule from its JSON; `seconds` (from now) or `until` (RFC 3339, or epoch seconds)
+        make it expire by itself. ValueError / TypeError when a value does not fit."""
         error_status = int(body.get("errorStatus", 500))
         error_rate = body.get("errorRate")
         if error_rate is None:
@@ -34,6 +41,13 @@ class Fault:
         if throttle_rate is None:
             throttle_rate = 1.0 if "retryAfterSeconds" in body and "errorStatus" not in body else 0.0
         count = body.get("count")
+        expires_at: float | None = None
+        if body.get("seconds") is not None:
+            expires_at = time.time() + float(body["seconds"])
+        elif isinstance(body.get("until"), str):
+            expires_at = parse_rfc3339(body["until"])
+        elif body.get("until") is not None:
+            expires_at = float(body["until"])
         return Fault(
             latency_ms=float(body.get("latencyMs", 0) or 0),
             error_rate=float(error_rate),
@@ -43,12 +57,14 @@ class Fault:
             path_contains=str(body.get("pathContains", "") or ""),
             method=str(body.get("method", "") or "").upper(),
             count=int(count) if count is not None else None,
+            expires_at=expires_at,
         )
 
     def to_json(self) -> JSON:
         return {"latencyMs": self.latency_ms, "errorRate": self.error_rate, "errorStatus": self.error_status,
                 "throttleRate": self.throttle_rate, "retryAfterSeconds": self.retry_after_seconds,
-                "pathContains": self.path_contains, "method": self.method, "count": self.count}
+                "pathContains": self.path_contains, "method": self.method, "count": self.count,
+                "expiresAt": rfc3339_micro(self.expires_at) if self.expires_at is not None else None}
 
 
 @dataclass
@@ -88,11 +104,17 @@ class Faults:
 
     def list(self) -> list[JSON]:
         with self.lock:
+            self._drop_expired()
             return [f.to_json() for f in self.rules]
+
+    def _drop_expired(self) -> None:
+        now = time.time()
+        self.rules = [f for f in self.rules if not f.expired(now)]
 
     def decide(self, method: str, path: str) -> Decision:
         decision = Decision()
         with self.lock:
+            self._drop_expired()
             for fault in list(self.rules):
                 if fault.path_contains and fault.path_contains not in path:
                     continue

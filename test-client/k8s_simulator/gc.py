@@ -1,259 +1,150 @@
-"""Deletion and garbage collection: propagation policies, finalizers `orphan` and
-`foregroundDeletion`, graceful pod deletion, dependents found through ownerReferences."""
+"""The garbage collector, as kube-controller-manager's (`pkg/controller/garbagecollector`):
+dependents whose owners are gone are deleted, owners deleted with `orphan` get their dependents
+released, and owners deleted with `foregroundDeletion` wait until their blocking dependents are
+gone. Dependents are found through `metadata.ownerReferences` (the store indexes them by uid)."""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
+from typing import Iterable
 
 from . import errors
-from .resources import BY_KEY, JOBS, PODS, Resource
-from .store import Event, Store
-from .util import JSON, deep, rfc3339
-
-ORPHAN = "orphan"
-FOREGROUND = "foregroundDeletion"
-JOB_ORPHAN_WARNING = (
-    "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background "
-    "to remove them or set propagationPolicy=Orphan to suppress this warning"
-)
-
-log = logging.getLogger("k8s_simulator.gc")
+from .controller import Controller, Key
+from .deletion import FOREGROUND, ORPHAN, delete_object
+from .resources import BY_KEY, Resource
+from .store import Event
+from .util import JSON, get_path
 
 
-class DeleteResult:
-    """What a DELETE replies: the object (or a success Status), and warnings."""
-
-    def __init__(self, body: JSON, warnings: list[str]) -> None:
-        self.body = body
-        self.warnings = warnings
+def _without(values: list[JSON], drop: set[str]) -> list[JSON]:
+    return [r for r in values if r.get("uid") not in drop]
 
 
-def success_status(res: Resource, obj: JSON) -> JSON:
-    md = obj.get("metadata") or {}
-    details: JSON = {"name": md.get("name", "")}
-    if res.group:
-        details["group"] = res.group
-    details["kind"] = res.plural
-    details["uid"] = md.get("uid", "")
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+class GarbageCollector(Controller):
+    name = "garbage-collector"
 
+    # --- what to look at -------------------------------------------------------------------------
 
-def delete_object(
-    store: Store,
-    res: Resource,
-    namespace: str,
-    name: str,
-    policy: str | None,
-    grace: int | None = None,
-    precondition_uid: str | None = None,
-    precondition_rv: str | None = None,
-) -> DeleteResult:
-    """DELETE as the API server does it (policy None means the kind's default)."""
-    warnings: list[str] = []
-    if policy is None:
-        if res is JOBS:
-            policy = "Orphan"
-            warnings.append(JOB_ORPHAN_WARNING)
-        else:
-            policy = "Background"
-    if policy not in ("Orphan", "Background", "Foreground"):
-        raise errors.bad_request(
-            f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "{policy}": '
-            f'supported values: "Foreground", "Background", "Orphan", "nil"'
-        )
-    with store.lock:
-        cur = store.peek(res, namespace, name)
-        if cur is None:
-            raise errors.not_found(res.plural, res.group, name)
-        md = cur.get("metadata") or {}
-        if precondition_uid and precondition_uid != md.get("uid"):
-            raise errors.conflict(
-                res.plural, res.group, name,
-                f"Precondition failed: UID in precondition: {precondition_uid}, UID in object meta: {md.get('uid')}",
-            )
-        if precondition_rv and precondition_rv != md.get("resourceVersion"):
-            raise errors.conflict(
-                res.plural, res.group, name,
-                f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
-                f"ResourceVersion in object meta: {md.get('resourceVersion')}",
-            )
-        if res is PODS:
-            if grace is None:
-                grace = int((cur.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-            phase = (cur.get("status") or {}).get("phase")
-            if not (cur.get("spec") or {}).get("nodeName") or phase in ("Succeeded", "Failed"):
-                grace = 0
-        else:
-            grace = 0
-        finalizers = list(md.get("finalizers") or [])
-        add = {"Orphan": ORPHAN, "Foreground": FOREGROUND}.get(policy)
-        has_dependents = bool(store.dependents_of(md.get("uid", "")))
-        if add and (has_dependents or add == ORPHAN and res is JOBS) and add not in finalizers:
-            finalizers.append(add)
-        if md.get("deletionTimestamp"):
-            # Already being deleted: a shorter grace period or a new finalizer may still apply.
-            def again(o: JSON) -> None:
-                m = o["metadata"]
-                if res is PODS and grace is not None and grace < (m.get("deletionGracePeriodSeconds") or 0):
-                    m["deletionGracePeriodSeconds"] = grace
-                m["finalizers"] = finalizers
-                if not m["finalizers"]:
-                    m.pop("finalizers", None)
-            obj = store.mutate(res, namespace, name, again) or cur
-            return DeleteResult(deep(obj), warnings)
-        if not finalizers and grace == 0:
-            final = store.remove(res, namespace, name)
-            body = final if res is PODS else success_status(res, final)
-            return DeleteResult(body, warnings)
-
-        def mark(o: JSON) -> None:
-            m = o["metadata"]
-            m["deletionTimestamp"] = rfc3339(time.time() + grace)
-            m["deletionGracePeriodSeconds"] = grace
-            if finalizers:
-                m["finalizers"] = finalizers
-            if "generation" in m:
-                m["generation"] += 1
-
-        obj = store.mutate(res, namespace, name, mark)
-        return DeleteResult(deep(obj) if obj is not None else success_status(res, cur), warnings)
-
-
-class GarbageCollector:
-    """Deletes dependents whose owners are gone, orphans or foreground-deletes on request."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.wake = threading.Event()
-        self.stop_flag = threading.Event()
-        self.pending: set[tuple[str, str, str]] = set()
-        self.pending_lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, name="gc", daemon=True)
-        store.subscribe(self._on_event)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_flag.set()
-        self.wake.set()
-
-    def _on_event(self, ev: Event) -> None:
+    def keys_for(self, ev: Event) -> Iterable[Key]:
         md = ev.obj.get("metadata") or {}
-        if ev.type == "DELETED":
-            self.wake.set()
-        elif md.get("deletionTimestamp") and {ORPHAN, FOREGROUND} & set(md.get("finalizers") or []):
-            with self.pending_lock:
-                self.pending.add((ev.resource, md.get("namespace", ""), md.get("name", "")))
-            self.wake.set()
+        ns, name = md.get("namespace", ""), md.get("name", "")
+        yield ev.resource, ns, name
+        # Owners re-check their blocking dependents; dependents re-check their owners.
+        for obj in (ev.obj, ev.prev):
+            for ref in get_path(obj, "metadata", "ownerReferences", default=[]) or []:
+                owner = self.store.locate(ref.get("uid", "")) if isinstance(ref, dict) else None
+                if owner is not None:
+                    yield owner
+        if ev.type == "DELETED" or md.get("deletionTimestamp"):
+            yield from self.store.dependents_of(md.get("uid", ""))
 
-    def _run(self) -> None:
-        last_full = 0.0
-        while not self.stop_flag.is_set():
-            self.wake.wait(1.0)
-            self.wake.clear()
-            try:
-                full = time.monotonic() - last_full > 5.0
-                if full:
-                    last_full = time.monotonic()
-                self.sweep(full)
-            except Exception:  # keep collecting whatever one object does
-                log.exception("garbage collection sweep failed")
+    def all_keys(self) -> Iterable[Key]:
+        for res in BY_KEY.values():
+            for obj in self.store.objects_of(res.key):
+                md = obj["metadata"]
+                if md.get("ownerReferences") or md.get("deletionTimestamp"):
+                    yield res.key, md.get("namespace", ""), md["name"]
 
-    def sweep(self, full: bool = False) -> None:
-        store = self.store
-        with self.pending_lock:
-            todo = list(self.pending)
-            self.pending.clear()
-        if full:
-            for res in BY_KEY.values():
-                for obj in store.objects_of(res.key):
-                    md = obj.get("metadata") or {}
-                    if md.get("deletionTimestamp"):
-                        todo.append((res.key, md.get("namespace", ""), md.get("name", "")))
-        # Owners being deleted with a finalizer this collector handles.
-        for res_key, ns, name in todo:
-            res = BY_KEY[res_key]
-            obj = store.peek(res, ns, name)
-            if obj is None or not obj["metadata"].get("deletionTimestamp"):
-                continue
-            fins = obj["metadata"].get("finalizers") or []
-            if ORPHAN in fins:
-                self._orphan(res, obj)
-            elif FOREGROUND in fins:
-                self._foreground(res, obj)
-                with self.pending_lock:  # look again once its dependents are gone
-                    self.pending.add((res_key, ns, name))
-        # Dependents whose owners no longer exist.
-        for uid in store.owners_with_dependents():
-            if store.exists_uid(uid):
-                continue
-            for res_key, ns, name in store.dependents_of(uid):
-                self._dangling(BY_KEY[res_key], ns, name)
+    # --- sync ------------------------------------------------------------------------------------
 
-    def _orphan(self, res: Resource, owner: JSON) -> None:
-        uid = owner["metadata"].get("uid", "")
-        for res_key, ns, name in self.store.dependents_of(uid):
-            dep_res = BY_KEY[res_key]
+    def sync(self, key: Key) -> float | None:
+        res_key, ns, name = key
+        res = BY_KEY[res_key]
+        obj = self.store.peek(res, ns, name)
+        if obj is None:
+            return None
+        md = obj["metadata"]
+        finalizers = md.get("finalizers") or []
+        if md.get("deletionTimestamp") and ORPHAN in finalizers:
+            self._orphan_dependents(res, obj)
+        elif md.get("deletionTimestamp") and FOREGROUND in finalizers:
+            self._delete_dependents(res, obj)
+        elif md.get("ownerReferences") and not md.get("deletionTimestamp"):
+            self._check_owners(res, obj)
+        return None
 
-            def drop(o: JSON) -> None:
-                refs = [r for r in o["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-                if refs:
-                    o["metadata"]["ownerReferences"] = refs
-                else:
-                    o["metadata"].pop("ownerReferences", None)
-
-            self.store.mutate(dep_res, ns, name, drop)
+    def _orphan_dependents(self, res: Resource, owner: JSON) -> None:
+        """`attemptToOrphan`: drop the owner from every dependent, then the `orphan` finalizer."""
+        uid = owner["metadata"]["uid"]
+        for dep_key, ns, name in self.store.dependents_of(uid):
+            self.store.mutate(BY_KEY[dep_key], ns, name, lambda o: self._set_refs(
+                o, _without(o["metadata"].get("ownerReferences") or [], {uid})))
         self._remove_finalizer(res, owner, ORPHAN)
 
-    def _foreground(self, res: Resource, owner: JSON) -> None:
-        uid = owner["metadata"].get("uid", "")
+    def _delete_dependents(self, res: Resource, owner: JSON) -> None:
+        """`processDeletingDependentsItem`: every dependent is looked at (and deleted unless another
+        owner keeps it); the `foregroundDeletion` finalizer goes once no dependent with
+        `blockOwnerDeletion` is left, being deleted or not."""
+        uid = owner["metadata"]["uid"]
         blocking = 0
-        for res_key, ns, name in self.store.dependents_of(uid):
-            dep_res = BY_KEY[res_key]
-            dep = self.store.peek(dep_res, ns, name)
+        for dep_key, ns, name in self.store.dependents_of(uid):
+            dep = self.store.peek(BY_KEY[dep_key], ns, name)
             if dep is None:
                 continue
-            refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") == uid]
-            if any(r.get("blockOwnerDeletion") for r in refs):
+            refs = dep["metadata"].get("ownerReferences") or []
+            if any(r.get("uid") == uid and r.get("blockOwnerDeletion") for r in refs):
                 blocking += 1
-            if not dep["metadata"].get("deletionTimestamp"):
-                try:
-                    delete_object(self.store, dep_res, ns, name, "Background")
-                except errors.ApiError:
-                    pass
+            self.queue.add((dep_key, ns, name))
         if blocking == 0:
             self._remove_finalizer(res, owner, FOREGROUND)
 
+    def _check_owners(self, res: Resource, obj: JSON) -> None:
+        """`attemptToDeleteItem`: sort the owners into solid (present), dangling (gone) and
+        waiting (deleting in the foreground). With a solid owner left, only the other references
+        are dropped; with none, the object is deleted, in the foreground if it has dependents of
+        its own and an owner waits for it, else as its own finalizers say."""
+        md = obj["metadata"]
+        refs = md.get("ownerReferences") or []
+        solid: list[JSON] = []
+        dangling: list[JSON] = []
+        waiting: list[JSON] = []
+        for ref in refs:
+            owner_at = self.store.locate(ref.get("uid", ""))
+            owner = self.store.peek(BY_KEY[owner_at[0]], owner_at[1], owner_at[2]) if owner_at else None
+            if owner is None:
+                dangling.append(ref)
+            elif owner["metadata"].get("deletionTimestamp") and FOREGROUND in (owner["metadata"].get("finalizers") or []):
+                waiting.append(ref)
+            else:
+                solid.append(ref)
+        ns, name = md.get("namespace", ""), md["name"]
+        if solid:
+            drop = {r.get("uid", "") for r in dangling + waiting}
+            if drop:
+                self.store.mutate(res, ns, name, lambda o: self._set_refs(
+                    o, _without(o["metadata"].get("ownerReferences") or [], drop)))
+            return
+        finalizers = md.get("finalizers") or []
+        if waiting and self.store.dependents_of(md["uid"]):
+            policy = "Foreground"
+        elif ORPHAN in finalizers:
+            policy = "Orphan"
+        elif FOREGROUND in finalizers:
+            policy = "Foreground"
+        else:
+            policy = "Background"
+        try:
+            delete_object(self.store, res, ns, name, policy, precondition_uid=md["uid"])
+        except errors.ApiError as exc:
+            if exc.code not in (404, 409):  # gone already, or replaced by a new object
+                raise
+
+    @staticmethod
+    def _set_refs(obj: JSON, refs: list[JSON]) -> None:
+        if refs:
+            obj["metadata"]["ownerReferences"] = refs
+        else:
+            obj["metadata"].pop("ownerReferences", None)
+
     def _remove_finalizer(self, res: Resource, owner: JSON, finalizer: str) -> None:
-        md = owner["metadata"]
+        uid = owner["metadata"]["uid"]
 
         def drop(o: JSON) -> None:
-            if o["metadata"].get("uid") != md.get("uid"):
+            if o["metadata"].get("uid") != uid:
                 return
-            fins = [f for f in o["metadata"].get("finalizers") or [] if f != finalizer]
-            if fins:
-                o["metadata"]["finalizers"] = fins
+            rest = [f for f in o["metadata"].get("finalizers") or [] if f != finalizer]
+            if rest:
+                o["metadata"]["finalizers"] = rest
             else:
                 o["metadata"].pop("finalizers", None)
 
-        self.store.mutate(res, md.get("namespace", ""), md.get("name", ""), drop)
-
-    def _dangling(self, res: Resource, ns: str, name: str) -> None:
-        dep = self.store.peek(res, ns, name)
-        if dep is None:
-            return
-        refs = dep["metadata"].get("ownerReferences") or []
-        alive = [r for r in refs if self.store.exists_uid(r.get("uid", ""))]
-        if alive:
-            if len(alive) != len(refs):
-                self.store.mutate(res, ns, name, lambda o: o["metadata"].__setitem__("ownerReferences", alive))
-            return
-        if dep["metadata"].get("deletionTimestamp"):
-            return
-        try:
-            delete_object(self.store, res, ns, name, "Background")
-        except errors.ApiError:
-            pass
+        self.store.mutate(res, owner["metadata"].get("namespace", ""), owner["metadata"]["name"], drop)

@@ -1,415 +1,378 @@
-"""The Job controller, following Kubernetes 1.31+: pods up to `parallelism` until `completions`
-succeed (Indexed: each index once), retries with exponential back-off up to `backoffLimit`,
-`activeDeadlineSeconds`, `suspend`, `ttlSecondsAfterFinished`, and the terminal conditions that
-appear only after every pod has terminated (`FailureTarget` / `SuccessCriteriaMet` first)."""
+"""The Job controller, following Kubernetes 1.31+ (`pkg/controller/job/job_controller.go`
+`syncJob`): pods up to `parallelism` until `completions` succeed (Indexed: each index once),
+retries with exponential back-off up to `backoffLimit`, `activeDeadlineSeconds`, `suspend`, and
+the terminal conditions that appear only once every pod has terminated (`FailureTarget` /
+`SuccessCriteriaMet` first).
+
+Pods are counted as the real controller counts them: a finished pod that still carries the
+`batch.kubernetes.io/job-tracking` finalizer is added to `succeeded` / `failed` and loses the
+finalizer in the same step, so every count is derived from the store, never from memory. The
+step runs under the store lock, which makes counting and finalizer removal one change (the real
+controller needs `status.uncountedTerminatedPods` for that).
+
+A Job being deleted (`deletionTimestamp`, held by a finalizer) is still synced, as upstream:
+no pod is created or removed for it any more (`manageJob` is skipped), but deadlines and the
+backoff limit still fail it and kill its pods, and every pod loses its tracking finalizer right
+away; a pod that finishes after that is no longer counted.
+"""
 
 from __future__ import annotations
 
-import heapq
 import logging
-import threading
 import time
+from dataclasses import dataclass
+from typing import Iterable
 
 from . import errors
+from .controller import Controller, Key
 from .defaults import COMPLETION_INDEX
-from .gc import delete_object
+from .deletion import delete_object
+from .jobpods import (
+    TRACKING_FINALIZER, condition, controller_ref, failed, finished, format_indexes, parse_indexes,
+    phase, pod_index, ready, set_condition, terminal, tracked,
+)
 from .objects import prepare_create
 from .resources import JOBS, PODS
 from .store import Event, Store
 from .util import JSON, deep, get_path, parse_rfc3339, rfc3339
 
-TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 BACKOFF_CAP_SECONDS = 360.0
 
 log = logging.getLogger("k8s_simulator.jobs")
 
 
-def controller_ref(obj: JSON | None) -> JSON | None:
-    for ref in get_path(obj, "metadata", "ownerReferences", default=[]) or []:
-        if isinstance(ref, dict) and ref.get("controller"):
-            return ref
-    return None
+@dataclass
+class Backoff:
+    """Pod failures since the last success, for the retry delay (kept in memory upstream too)."""
+
+    uid: str
+    failures: int = 0
+    last_failure: float = 0.0
+
+    def remaining(self, base: float, now: float) -> float:
+        if self.failures == 0:
+            return 0.0
+        delay = min(base * 2 ** (self.failures - 1), BACKOFF_CAP_SECONDS)
+        return self.last_failure + delay - now
 
 
-def has_condition(status: JSON, ctype: str) -> bool:
-    return any(c.get("type") == ctype and c.get("status") == "True" for c in status.get("conditions") or [])
+def _soonest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
-def set_condition(status: JSON, ctype: str, cstatus: str, reason: str, message: str) -> None:
-    now = rfc3339()
-    conds = status.setdefault("conditions", [])
-    for c in conds:
-        if c.get("type") == ctype:
-            if c.get("status") != cstatus:
-                c.update(status=cstatus, lastTransitionTime=now)
-            c.update(reason=reason, message=message, lastProbeTime=now)
-            return
-    conds.append({"type": ctype, "status": cstatus, "lastProbeTime": now, "lastTransitionTime": now,
-                  "reason": reason, "message": message})
-
-
-def format_indexes(indexes: set[int]) -> str:
-    """`0-3,5` as in `status.completedIndexes`."""
-    out: list[str] = []
-    run: list[int] = []
-    for i in sorted(indexes):
-        if run and i == run[-1] + 1:
-            run.append(i)
-            continue
-        if run:
-            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-        run = [i]
-    if run:
-        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    return ",".join(out)
-
-
-def pod_index(pod: JSON) -> int | None:
-    value = get_path(pod, "metadata", "annotations", COMPLETION_INDEX)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-class JobController:
-    """Reconciles Jobs whenever they or their pods change, and on timers (back-off, deadline, TTL)."""
+class JobController(Controller):
+    name = "job-controller"
 
     def __init__(self, store: Store, backoff_base: float = 10.0) -> None:
-        self.store = store
+        super().__init__(store)
         self.backoff_base = backoff_base
-        self.lock = threading.Lock()
-        self.dirty: set[tuple[str, str]] = set()
-        self.release: set[tuple[str, str]] = set()  # pods whose tracking finalizer may go
-        self.timers: list[tuple[float, str, str]] = []
-        self.wake = threading.Event()
-        self.stop_flag = threading.Event()
-        self.counted: dict[str, set[str]] = {}  # job uid -> pod uids already counted
-        self.seen: dict[str, set[str]] = {}  # job uid -> pod uids seen not terminal
-        self.last_failure: dict[str, float] = {}
-        self.completed: dict[str, set[int]] = {}
-        self.thread = threading.Thread(target=self._run, name="job-controller", daemon=True)
-        store.subscribe(self._on_event)
+        self.backoffs: dict[tuple[str, str], Backoff] = {}
 
-    def start(self) -> None:
-        self.thread.start()
+    # --- what to look at -------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        self.stop_flag.set()
-        self.wake.set()
-
-    # --- event intake (called under the store lock) ---------------------------------------------
-
-    def _on_event(self, ev: Event) -> None:
+    def keys_for(self, ev: Event) -> Iterable[Key]:
         md = ev.obj.get("metadata") or {}
+        ns = md.get("namespace", "")
         if ev.resource == JOBS.key:
-            with self.lock:
-                self.dirty.add((md.get("namespace", ""), md.get("name", "")))
-            self.wake.set()
+            yield JOBS.key, ns, md.get("name", "")
         elif ev.resource == PODS.key:
-            ref = controller_ref(ev.obj) or controller_ref(ev.prev)
-            with self.lock:
-                if ref and ref.get("kind") == "Job":
-                    self.dirty.add((md.get("namespace", ""), ref.get("name", "")))
-                if ev.type != "DELETED" and TRACKING_FINALIZER in (md.get("finalizers") or []):
-                    self.release.add((md.get("namespace", ""), md.get("name", "")))
-            self.wake.set()
+            for obj in (ev.obj, ev.prev):
+                ref = controller_ref(obj)
+                if ref is not None and ref.get("kind") == "Job":
+                    yield JOBS.key, ns, ref.get("name", "")
+            if ev.type != "DELETED" and tracked(ev.obj):
+                yield PODS.key, ns, md.get("name", "")  # perhaps an orphan to release
 
-    def _schedule(self, when: float, ns: str, name: str) -> None:
-        with self.lock:
-            heapq.heappush(self.timers, (when, ns, name))
-        self.wake.set()
+    def all_keys(self) -> Iterable[Key]:
+        for job in self.store.objects_of(JOBS.key):
+            yield JOBS.key, job["metadata"].get("namespace", ""), job["metadata"]["name"]
+        for pod in self.store.objects_of(PODS.key):
+            if tracked(pod):
+                yield PODS.key, pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
 
-    # --- loop ------------------------------------------------------------------------------------
+    # --- sync ------------------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        last_resync = time.monotonic()
-        while not self.stop_flag.is_set():
-            with self.lock:
-                delay = 1.0
-                if self.timers:
-                    delay = max(0.0, min(delay, self.timers[0][0] - time.time()))
-            self.wake.wait(delay)
-            self.wake.clear()
-            now = time.time()
-            with self.lock:
-                work = set(self.dirty)
-                self.dirty.clear()
-                while self.timers and self.timers[0][0] <= now:
-                    _, ns, name = heapq.heappop(self.timers)
-                    work.add((ns, name))
-                release = set(self.release)
-                self.release.clear()
-            if time.monotonic() - last_resync > 10.0:
-                last_resync = time.monotonic()
-                jobs = self.store.objects_of(JOBS.key)
-                work |= {(j["metadata"].get("namespace", ""), j["metadata"]["name"]) for j in jobs}
-                live = {j["metadata"]["uid"] for j in jobs}
-                for table in (self.counted, self.seen, self.last_failure, self.completed):
-                    for gone_uid in [u for u in table if u not in live]:
-                        del table[gone_uid]
-            for ns, name in sorted(work):
-                try:
-                    self.reconcile(ns, name)
-                except Exception:
-                    log.exception("reconciling job %s/%s failed", ns, name)
-            for ns, name in release:
-                try:
-                    self._release_orphan(ns, name)
-                except Exception:
-                    log.exception("releasing pod %s/%s failed", ns, name)
-
-    # --- reconcile -------------------------------------------------------------------------------
-
-    def _remove_tracking(self, ns: str, name: str) -> None:
-        def drop(o: JSON) -> None:
-            fins = [f for f in o["metadata"].get("finalizers") or [] if f != TRACKING_FINALIZER]
-            if fins:
-                o["metadata"]["finalizers"] = fins
-            else:
-                o["metadata"].pop("finalizers", None)
-
-        self.store.mutate(PODS, ns, name, drop)
+    def sync(self, key: Key) -> float | None:
+        res_key, ns, name = key
+        # One consistent view of the Job and its pods; counts and finalizers change together.
+        with self.store.lock:
+            if res_key == PODS.key:
+                self._release_orphan(ns, name)
+                return None
+            job = self.store.peek(JOBS, ns, name)
+            if job is None:
+                self.backoffs.pop((ns, name), None)
+                return None
+            if finished(job):
+                return None
+            return self._sync_job(job)
 
     def _release_orphan(self, ns: str, name: str) -> None:
-        """A pod whose Job is gone (or that no Job controls) keeps no tracking finalizer."""
+        """`syncOrphanPod`: a pod whose Job is gone, finished or not a Job keeps no tracking
+        finalizer (the Job's own sync releases the pods it still owns)."""
         pod = self.store.peek(PODS, ns, name)
-        if pod is None or TRACKING_FINALIZER not in (pod["metadata"].get("finalizers") or []):
+        if pod is None or not tracked(pod):
             return
         ref = controller_ref(pod)
-        if ref is None or not self.store.exists_uid(ref.get("uid", "")):
-            self._remove_tracking(ns, name)
+        if ref is not None:
+            if ref.get("kind") != "Job" or ref.get("apiVersion") != "batch/v1":
+                return
+            job = self.store.peek(JOBS, ns, ref.get("name", ""))
+            if job is not None and job["metadata"]["uid"] == ref.get("uid") and not finished(job):
+                return
+        self._untrack(pod)
 
-    def reconcile(self, ns: str, name: str) -> None:
-        store = self.store
-        job = store.peek(JOBS, ns, name)
-        if job is None:
-            return
-        uid = job["metadata"]["uid"]
-        spec = job.get("spec") or {}
-        status = deep(job.get("status") or {})
+    def _sync_job(self, job: JSON) -> float | None:
+        md, spec = job["metadata"], job.get("spec") or {}
         now = time.time()
-        indexed = spec.get("completionMode") == "Indexed"
-        completions = spec.get("completions")
-        parallelism = int(spec.get("parallelism") or 0)
-        counted = self.counted.setdefault(uid, set())
-        seen = self.seen.setdefault(uid, set())
-        completed = self.completed.setdefault(uid, set())
+        status = deep(job.get("status") or {})
+        pods = self._pods_of(job)
+        deleting = bool(md.get("deletionTimestamp"))
+        suspended = bool(spec.get("suspend"))
 
-        pods: list[JSON] = []
-        for res_key, pns, pname in store.dependents_of(uid):
-            if res_key != PODS.key:
-                continue
-            pod = store.peek(PODS, pns, pname)
+        # Finished pods not counted yet (they still carry the finalizer).
+        new_succeeded = [p for p in pods if tracked(p) and phase(p) == "Succeeded"]
+        new_failed = [p for p in pods if tracked(p) and failed(p, spec)]
+        completed = self._completed_indexes(spec, status, new_succeeded)
+        succeeded = len(completed) if completed is not None else int(status.get("succeeded") or 0) + len(new_succeeded)
+        failures = int(status.get("failed") or 0) + len(new_failed)
+        backoff = self._record_backoff(job, new_succeeded, new_failed, now)
+        active = [p for p in pods if not terminal(p) and not p["metadata"].get("deletionTimestamp")]
+
+        if not status.get("startTime") and not suspended:
+            status["startTime"] = rfc3339(now)
+        again: float | None = None
+        target = condition(status, "FailureTarget") or condition(status, "SuccessCriteriaMet")
+        if target is None:
+            deadline = self._deadline(spec, status)
+            if failures > int(spec.get("backoffLimit", 6)) or self._restarts_past_limit(spec, pods):
+                target = self._target(status, "FailureTarget", "BackoffLimitExceeded",
+                                      "Job has reached the specified backoff limit")
+            elif deadline is not None and now >= deadline:
+                target = self._target(status, "FailureTarget", "DeadlineExceeded",
+                                      "Job was active longer than specified deadline")
+            elif deadline is not None:
+                again = deadline - now
+
+        if target is not None:
+            for pod in active:  # the finalizer stays: these pods are counted below
+                self._delete(pod)
+            active = []
+        else:
+            if not deleting:
+                again = _soonest(again, self._manage(job, status, active, succeeded, completed, backoff, now))
+            if self._complete(spec, succeeded, completed, active):
+                target = self._target(status, "SuccessCriteriaMet", "CompletionsReached",
+                                      "Reached expected number of completions")
+
+        # The tracking finalizer goes from every pod counted now and, once the Job is deleting
+        # or finishing, from all of its pods; a failing Job counts its unfinished pods as failed.
+        counted = {p["metadata"]["uid"] for p in new_succeeded + new_failed}
+        failing = target is not None and target["type"] == "FailureTarget"
+        for pod in pods:
+            if tracked(pod) and (pod["metadata"]["uid"] in counted or deleting or target is not None):
+                if failing and pod["metadata"]["uid"] not in counted and phase(pod) != "Succeeded":
+                    failures += 1
+                self._untrack(pod)
+
+        # The counts describe the pods as this sync leaves them.
+        now_pods = self._pods_of(job)
+        running = [p for p in now_pods if not terminal(p) and not p["metadata"].get("deletionTimestamp")]
+        terminating = sum(1 for p in now_pods if p["metadata"].get("deletionTimestamp") and not terminal(p))
+        if target is not None and terminating == 0:
+            self._finish(status, target, now)
+        done = finished({"status": status})
+        status["succeeded"], status["failed"] = succeeded, failures
+        self._fill_counts(status, [] if done else running, terminating, completed)
+        if status != (job.get("status") or {}):
+            self._write_status(job, status)
+        return None if done else again
+
+    # --- pieces of the sync ----------------------------------------------------------------------
+
+    def _pods_of(self, job: JSON) -> list[JSON]:
+        uid = job["metadata"]["uid"]
+        out: list[JSON] = []
+        for res_key, ns, name in self.store.dependents_of(uid):
+            pod = self.store.peek(PODS, ns, name) if res_key == PODS.key else None
             ref = controller_ref(pod)
             if pod is not None and ref is not None and ref.get("uid") == uid:
-                pods.append(pod)
+                out.append(pod)
+        return out
 
-        active: list[JSON] = []
-        terminating: list[JSON] = []
-        ready = 0
-        present: set[str] = set()
-        for pod in pods:
-            puid = pod["metadata"]["uid"]
-            present.add(puid)
-            phase = get_path(pod, "status", "phase")
-            if phase in ("Succeeded", "Failed"):
-                if puid not in counted:
-                    counted.add(puid)
-                    if phase == "Succeeded":
-                        idx = pod_index(pod)
-                        if not indexed:
-                            status["succeeded"] = int(status.get("succeeded") or 0) + 1
-                        elif idx is not None and completions is not None and 0 <= idx < completions:
-                            completed.add(idx)
-                    else:
-                        status["failed"] = int(status.get("failed") or 0) + 1
-                        self.last_failure[uid] = now
-                if TRACKING_FINALIZER in (pod["metadata"].get("finalizers") or []):
-                    self._remove_tracking(pns_of(pod), pod["metadata"]["name"])
-            elif pod["metadata"].get("deletionTimestamp"):
-                # As the controller does: a deleted pod counts as failed right away (unless
-                # podReplacementPolicy is Failed), before a replacement is considered.
-                seen.add(puid)
-                terminating.append(pod)
-                if puid not in counted and spec.get("podReplacementPolicy") != "Failed":
-                    counted.add(puid)
-                    status["failed"] = int(status.get("failed") or 0) + 1
-                    self.last_failure[uid] = now
-            else:
-                seen.add(puid)
-                active.append(pod)
-                if any(c.get("type") == "Ready" and c.get("status") == "True"
-                       for c in get_path(pod, "status", "conditions", default=[]) or []):
-                    ready += 1
-        for puid in seen - present - counted:  # vanished before reaching a terminal phase
-            counted.add(puid)
-            status["failed"] = int(status.get("failed") or 0) + 1
-            self.last_failure[uid] = now
-        seen &= present
-        if indexed:
-            status["succeeded"] = len(completed)
+    @staticmethod
+    def _completed_indexes(spec: JSON, status: JSON, new_succeeded: list[JSON]) -> set[int] | None:
+        """Indexed Jobs: the succeeded indexes (status plus the pods counted now); else None."""
+        if spec.get("completionMode") != "Indexed":
+            return None
+        completions = int(spec.get("completions") or 0)
+        done = parse_indexes(status.get("completedIndexes"), completions)
+        for pod in new_succeeded:
+            index = pod_index(pod)
+            if index is not None and 0 <= index < completions:
+                done.add(index)
+        return done
 
-        finished = has_condition(status, "Complete") or has_condition(status, "Failed")
-        deleting = bool(job["metadata"].get("deletionTimestamp"))
-        managed = not finished and not deleting
-        if managed:
-            self._manage(job, status, active, terminating, completed, now)
-            finished = has_condition(status, "Complete") or has_condition(status, "Failed")
+    def _record_backoff(self, job: JSON, new_succeeded: list[JSON], new_failed: list[JSON],
+                        now: float) -> Backoff:
+        md = job["metadata"]
+        key = (md.get("namespace", ""), md["name"])
+        record = self.backoffs.get(key)
+        if record is None or record.uid != md["uid"]:
+            record = self.backoffs[key] = Backoff(md["uid"])
+        if new_succeeded:
+            record.failures = 0
+        elif new_failed:
+            record.failures += len(new_failed)
+            record.last_failure = now
+        return record
+
+    @staticmethod
+    def _deadline(spec: JSON, status: JSON) -> float | None:
+        """When `activeDeadlineSeconds` runs out (read afresh each sync, so a PATCH that
+        shortens it takes effect at once)."""
+        seconds = spec.get("activeDeadlineSeconds")
+        if seconds is None or spec.get("suspend") or not status.get("startTime"):
+            return None
+        return parse_rfc3339(status["startTime"]) + float(seconds)
+
+    @staticmethod
+    def _restarts_past_limit(spec: JSON, pods: list[JSON]) -> bool:
+        """restartPolicy OnFailure: container restarts in place count against backoffLimit."""
+        if get_path(spec, "template", "spec", "restartPolicy") != "OnFailure":
+            return False
+        restarts = sum(int(cs.get("restartCount") or 0) for p in pods if phase(p) in ("Pending", "Running")
+                       for cs in get_path(p, "status", "containerStatuses", default=[]) or [])
+        limit = int(spec.get("backoffLimit", 6))
+        return restarts > 0 if limit == 0 else restarts >= limit
+
+    @staticmethod
+    def _target(status: JSON, ctype: str, reason: str, message: str) -> JSON:
+        set_condition(status, ctype, "True", reason, message)
+        found = condition(status, ctype)
+        assert found is not None
+        return found
+
+    @staticmethod
+    def _complete(spec: JSON, succeeded: int, completed: set[int] | None, active: list[JSON]) -> bool:
+        if active:
+            return False
+        completions = spec.get("completions")
+        if completed is not None:
+            return completions is not None and len(completed) >= int(completions)
+        if completions is None:
+            return succeeded > 0
+        return succeeded >= int(completions)
+
+    @staticmethod
+    def _finish(status: JSON, target: JSON, now: float) -> None:
+        """Complete / Failed, once no pod is terminating any more."""
+        if target["type"] == "FailureTarget":
+            set_condition(status, "Failed", "True", target["reason"], target["message"])
         else:
-            self._fill_counts(status, active, terminating, ready, indexed, completed)
+            set_condition(status, "Complete", "True", target["reason"], target["message"])
+            status["completionTime"] = rfc3339(now)
 
-        if managed and finished:
-            # Complete / Failed go out in the same status write as the final counts, as the
-            # controller sends them: `_manage` sets them only once no pod runs any more, and a
-            # finished Job is not written again (clients claim it with a resourceVersion
-            # precondition, which a second write would break).
-            self._fill_counts(status, [], [], 0, indexed, completed)
-        elif not finished and not deleting:
-            ready = sum(
-                1 for p in active
-                if any(c.get("type") == "Ready" and c.get("status") == "True"
-                       for c in get_path(p, "status", "conditions", default=[]) or [])
-            )
-            self._fill_counts(status, active, terminating, ready, indexed, completed)
-
-        if status != (job.get("status") or {}):
-            def write(o: JSON) -> None:
-                if o["metadata"].get("uid") == uid:
-                    o["status"] = status
-
-            store.mutate(JOBS, ns, name, write)
-        if finished:
-            self._ttl(job, status, now)
-
-    def _fill_counts(self, status: JSON, active: list[JSON], terminating: list[JSON], ready: int,
-                     indexed: bool, completed: set[int]) -> None:
+    @staticmethod
+    def _fill_counts(status: JSON, active: list[JSON], terminating: int, completed: set[int] | None) -> None:
         for key, value in (("active", len(active)), ("succeeded", int(status.get("succeeded") or 0)),
                            ("failed", int(status.get("failed") or 0))):
             if value:
                 status[key] = value
             else:
                 status.pop(key, None)
-        if indexed:
+        if completed is not None:
             text = format_indexes(completed)
             if text:
                 status["completedIndexes"] = text
             else:
                 status.pop("completedIndexes", None)
-        status["ready"] = ready
-        status["terminating"] = len(terminating)
+        status["ready"] = sum(1 for p in active if ready(p))
+        status["terminating"] = terminating
         status["uncountedTerminatedPods"] = {}
 
-    def _manage(self, job: JSON, status: JSON, active: list[JSON], terminating: list[JSON],
-                completed: set[int], now: float) -> None:
-        """Decide conditions and create or delete pods (mutates `status` and `active`)."""
-        md, spec = job["metadata"], job.get("spec") or {}
-        ns, name, uid = md.get("namespace", ""), md["name"], md["uid"]
-        indexed = spec.get("completionMode") == "Indexed"
-        completions = spec.get("completions")
-        parallelism = int(spec.get("parallelism") or 0)
-        suspended = bool(spec.get("suspend"))
-        succeeded = int(status.get("succeeded") or 0)
-        failed = int(status.get("failed") or 0)
-
-        if not has_condition(status, "FailureTarget") and not has_condition(status, "SuccessCriteriaMet"):
-            if not suspended and not status.get("startTime"):
-                status["startTime"] = rfc3339(now)
-            ads = spec.get("activeDeadlineSeconds")
-            start = parse_rfc3339(status["startTime"]) if status.get("startTime") else None
-            if not suspended and ads is not None and start is not None and now - start >= ads:
-                set_condition(status, "FailureTarget", "True", "DeadlineExceeded",
-                              "Job was active longer than specified deadline")
-            elif failed > int(spec.get("backoffLimit", 6)) or self._restarts_past_limit(spec, active):
-                set_condition(status, "FailureTarget", "True", "BackoffLimitExceeded",
-                              "Job has reached the specified backoff limit")
-            elif self._succeeded(indexed, completions, succeeded, completed, active):
-                set_condition(status, "SuccessCriteriaMet", "True", "CompletionsReached",
-                              "Reached expected number of completions")
-            elif ads is not None and start is not None and not suspended:
-                self._schedule(start + ads, ns, name)
-
-        target = has_condition(status, "FailureTarget")
-        met = has_condition(status, "SuccessCriteriaMet")
-        if target or met:
+    def _manage(self, job: JSON, status: JSON, active: list[JSON], succeeded: int,
+                completed: set[int] | None, backoff: Backoff, now: float) -> float | None:
+        """`manageJob`: suspend, scale down, or create pods after the back-off (mutates `status`
+        and `active`); returns when to look again, if a back-off is pending."""
+        spec = job.get("spec") or {}
+        if spec.get("suspend"):
             for pod in active:
-                self._delete_pod(pod)
-            terminating.extend(active)
-            active.clear()
-            still_running = [p for p in terminating if self.store.peek(PODS, ns, p["metadata"]["name"]) is not None
-                             and get_path(p, "status", "phase") not in ("Succeeded", "Failed")]
-            if not still_running:
-                if target:
-                    cond = next(c for c in status["conditions"] if c["type"] == "FailureTarget")
-                    set_condition(status, "Failed", "True", cond["reason"], cond["message"])
-                else:
-                    set_condition(status, "Complete", "True", "CompletionsReached",
-                                  "Reached expected number of completions")
-                    status["completionTime"] = rfc3339(now)
-            return
-
-        if suspended:
-            for pod in active:
-                self._delete_pod(pod)
-            terminating.extend(active)
+                self._delete(pod, counted=False)
             active.clear()
             set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended")
             status.pop("startTime", None)
-            return
-        if has_condition(status, "Suspended"):
+            return None
+        suspended_before = condition(status, "Suspended")
+        if suspended_before is not None:
             set_condition(status, "Suspended", "False", "JobResumed", "Job resumed")
+            status["startTime"] = rfc3339(now)
 
-        # Back-off after failures: base * 2^(failures-1), capped like the controller's 6 minutes.
-        if failed and uid in self.last_failure:
-            delay = min(self.backoff_base * (2 ** (failed - 1)), BACKOFF_CAP_SECONDS)
-            ready_at = self.last_failure[uid] + delay
-            if now < ready_at:
-                self._schedule(ready_at, ns, name)
-                return
-
-        if indexed:
+        parallelism = int(spec.get("parallelism") or 0)
+        completions = spec.get("completions")
+        if completions is None:
+            want = len(active) if succeeded > 0 else parallelism
+        else:
+            want = max(0, min(parallelism, int(completions) - succeeded))
+        if len(active) > want:
+            newest = sorted(active, key=lambda p: p["metadata"].get("creationTimestamp", ""), reverse=True)
+            for pod in newest[: len(active) - want]:
+                self._delete(pod, counted=False)
+                active.remove(pod)
+            return None
+        if len(active) == want:
+            return None
+        wait = backoff.remaining(self.backoff_base, now)
+        if wait > 0:
+            return wait
+        missing = want - len(active)
+        if spec.get("podReplacementPolicy") == "Failed":
+            # Only failed pods are replaced: a terminating pod still holds its place.
+            missing -= sum(1 for p in self._pods_of(job) if p["metadata"].get("deletionTimestamp") and not terminal(p))
+        if completed is not None:
             busy = {pod_index(p) for p in active}
             todo = [i for i in range(int(completions or 0)) if i not in completed and i not in busy]
-            room = max(0, parallelism - len(active))
-            for i in todo[:room]:
-                created = self._create_pod(job, i)
-                if created is not None:
-                    active.append(created)
+            indexes: list[int | None] = list(todo[: max(0, missing)])
         else:
-            if completions is None:
-                want = parallelism if succeeded == 0 else 0
+            indexes = [None] * max(0, missing)
+        for index in indexes:
+            created = self._create_pod(job, index)
+            if created is not None:
+                active.append(created)
+        return None
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def _write_status(self, job: JSON, status: JSON) -> None:
+        uid = job["metadata"]["uid"]
+
+        def write(o: JSON) -> None:
+            if o["metadata"]["uid"] == uid:
+                o["status"] = status
+
+        self.store.mutate(JOBS, job["metadata"].get("namespace", ""), job["metadata"]["name"], write)
+
+    def _untrack(self, pod: JSON) -> None:
+        def drop(o: JSON) -> None:
+            rest = [f for f in o["metadata"].get("finalizers") or [] if f != TRACKING_FINALIZER]
+            if rest:
+                o["metadata"]["finalizers"] = rest
             else:
-                want = min(parallelism, max(0, int(completions) - succeeded))
-            if len(active) < want:
-                for _ in range(want - len(active)):
-                    created = self._create_pod(job, None)
-                    if created is not None:
-                        active.append(created)
-            elif len(active) > want:
-                excess = sorted(active, key=lambda p: p["metadata"].get("creationTimestamp", ""), reverse=True)
-                for pod in excess[: len(active) - want]:
-                    self._delete_pod(pod)
-                    active.remove(pod)
-                    terminating.append(pod)
+                o["metadata"].pop("finalizers", None)
 
-    @staticmethod
-    def _restarts_past_limit(spec: JSON, active: list[JSON]) -> bool:
-        """restartPolicy OnFailure: container restarts in place count against backoffLimit."""
-        if get_path(spec, "template", "spec", "restartPolicy") != "OnFailure":
-            return False
-        restarts = sum(int(cs.get("restartCount") or 0) for p in active
-                       for cs in get_path(p, "status", "containerStatuses", default=[]) or [])
-        limit = int(spec.get("backoffLimit", 6))
-        return restarts > 0 if limit == 0 else restarts >= limit
+        self.store.mutate(PODS, pod["metadata"].get("namespace", ""), pod["metadata"]["name"], drop)
 
-    @staticmethod
-    def _succeeded(indexed: bool, completions: int | None, succeeded: int, completed: set[int],
-                   active: list[JSON]) -> bool:
-        if indexed:
-            return completions is not None and len(completed) >= completions
-        if completions is None:
-            return succeeded > 0 and not active
-        return succeeded >= completions
+    def _delete(self, pod: JSON, counted: bool = True) -> None:
+        """Delete a pod (Background). `counted=False` (suspend, scale down): its finalizer goes
+        first, so it never counts as a failure (`deleteJobPods`)."""
+        if not counted:
+            self._untrack(pod)
+        try:
+            delete_object(self.store, PODS, pod["metadata"].get("namespace", ""), pod["metadata"]["name"],
+                          "Background", precondition_uid=pod["metadata"]["uid"])
+        except errors.ApiError as exc:
+            if exc.code not in (404, 409):
+                raise
 
     def _create_pod(self, job: JSON, index: int | None) -> JSON | None:
         md, spec = job["metadata"], job.get("spec") or {}
@@ -449,37 +412,6 @@ class JobController:
             prepared = prepare_create(self.store, PODS, pod, md.get("namespace", ""))
             return self.store.create(PODS, prepared)
         except errors.ApiError as exc:
+            # An invalid template fails every time: the controller reports it and goes on.
             log.warning("job %s: pod not created: %s", md["name"], exc)
             return None
-
-    def _delete_pod(self, pod: JSON) -> None:
-        try:
-            delete_object(self.store, PODS, pns_of(pod), pod["metadata"]["name"], "Background")
-        except errors.ApiError:
-            pass
-
-    def _ttl(self, job: JSON, status: JSON, now: float) -> None:
-        ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
-        if ttl is None or job["metadata"].get("deletionTimestamp"):
-            return
-        finished_at = None
-        for c in status.get("conditions") or []:
-            if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
-                finished_at = parse_rfc3339(c["lastTransitionTime"])
-        if finished_at is None:
-            return
-        md = job["metadata"]
-        due = finished_at + float(ttl)
-        if now >= due:
-            try:
-                delete_object(self.store, JOBS, md.get("namespace", ""), md["name"], "Background")
-            except errors.ApiError:
-                pass
-            for table in (self.counted, self.seen, self.last_failure, self.completed):
-                table.pop(md["uid"], None)
-        else:
-            self._schedule(due, md.get("namespace", ""), md["name"])
-
-
-def pns_of(pod: JSON) -> str:
-    return str(pod["metadata"].get("namespace", ""))

@@ -27,8 +27,9 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Callable, Iterable
 
+from .controller import Controller, Key
 from .images import Image, ImageMap
 from .logs import ContainerLog, LogStore
 from .podenv import NODE_IP, NODE_NAME, ConfigError, MountError, PodConfig, parse_quantity
@@ -117,13 +118,19 @@ class PodWorker:
     def start(self) -> None:
         self.thread.start()
 
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
     def _run(self) -> None:
         try:
             self._lifecycle()
         except Exception:
             log.exception("pod %s/%s failed in the kubelet", self.namespace, self.name)
         finally:
-            self.kubelet.forget(self)
+            # The kubelet looks at the pod again: one that is being deleted and was not
+            # finalised here (the lifecycle failed) is finalised there.
+            self.kubelet.queue.add((PODS.key, self.namespace, self.name))
 
     def _lifecycle(self) -> None:
         scheduled_at = rfc3339()
@@ -413,48 +420,74 @@ class PodWorker:
         return message
 
 
-class Kubelet:
-    """Starts a PodWorker for every new pod and tells workers about deletions."""
+class Kubelet(Controller):
+    """Runs one PodWorker per pod, tells workers about deletions, cleans up after pods."""
+
+    name = "kubelet"
 
     def __init__(self, store: Store, images: ImageMap, logs: LogStore, state_dir: Path,
                  api_host: str = "127.0.0.1", api_port: int = 8001) -> None:
-        self.store = store
+        super().__init__(store)
         self.images = images
         self.logs = logs
         self.state_dir = state_dir
         self.api_host = api_host
         self.api_port = api_port
         self.lock = threading.Lock()
-        self.workers: dict[str, PodWorker] = {}
-        store.subscribe(self._on_event)
+        # By namespace and name. A worker stays here after its pod terminated, until the pod is
+        # gone, so that a terminated pod is never started again.
+        self.workers: dict[tuple[str, str], PodWorker] = {}
 
-    def _on_event(self, ev: Event) -> None:
-        if ev.resource != PODS.key:
-            return
-        md = ev.obj.get("metadata") or {}
-        uid = md.get("uid", "")
+    def keys_for(self, ev: Event) -> Iterable[Key]:
+        if ev.resource == PODS.key:
+            md = ev.obj["metadata"]
+            yield PODS.key, md.get("namespace", ""), md["name"]
+
+    def all_keys(self) -> Iterable[Key]:
+        for pod in self.store.objects_of(PODS.key):
+            yield PODS.key, pod["metadata"].get("namespace", ""), pod["metadata"]["name"]
+
+    def sync(self, key: Key) -> float | None:
+        _, ns, name = key
+        pod = self.store.peek(PODS, ns, name)
         with self.lock:
-            worker = self.workers.get(uid)
-            if ev.type == "ADDED" and worker is None and not get_path(ev.obj, "status", "phase") in ("Succeeded", "Failed"):
-                worker = PodWorker(self, md.get("namespace", ""), md.get("name", ""), uid)
-                self.workers[uid] = worker
-                worker.start()
-                return
-        if ev.type == "DELETED":
+            worker = self.workers.get((ns, name))
+        if worker is not None and (pod is None or pod["metadata"]["uid"] != worker.uid):
+            self._retire(worker)  # its pod is gone (perhaps replaced by a new one of that name)
+            worker = None
+        if pod is None:
+            return None
+        md = pod["metadata"]
+        if worker is None and get_path(pod, "status", "phase") not in ("Succeeded", "Failed"):
+            worker = PodWorker(self, ns, name, md["uid"])
             with self.lock:
-                self.workers.pop(uid, None)
-            self.logs.remove_pod(uid)
-            if worker is not None:
-                worker.gone.set()
+                self.workers[(ns, name)] = worker
+            worker.start()
+        if md.get("deletionTimestamp"):
+            if worker is not None and worker.alive:
                 worker.kill.set()
-            threading.Thread(target=self._cleanup, args=(uid, md), daemon=True).start()
-        elif md.get("deletionTimestamp") and worker is not None:
-            worker.kill.set()
+            elif md.get("deletionGracePeriodSeconds"):
+                # Nothing runs for it here (any more): the kubelet's final delete, grace 0.
+                uid = md["uid"]
 
-    def _cleanup(self, uid: str, md: JSON) -> None:
-        time.sleep(0.5)
-        path = self.state_dir / "pods" / f"{md.get('namespace', '')}_{md.get('name', '')}_{uid[:8]}"
-        shutil.rmtree(path, ignore_errors=True)
+                def finalise(o: JSON) -> None:
+                    if o["metadata"]["uid"] == uid:
+                        o["metadata"]["deletionGracePeriodSeconds"] = 0
+
+                self.store.mutate(PODS, ns, name, finalise)
+        return None
+
+    def _retire(self, worker: PodWorker) -> None:
+        with self.lock:
+            if self.workers.get((worker.namespace, worker.name)) is worker:
+                del self.workers[(worker.namespace, worker.name)]
+        worker.gone.set()
+        worker.kill.set()
+        self.logs.remove_pod(worker.uid)
+        # A moment's delay lets the worker's last writes and log readers finish first.
+        timer = threading.Timer(0.5, shutil.rmtree, args=(worker.dir,), kwargs={"ignore_errors": True})
+        timer.daemon = True
+        timer.start()
 
     def grace_for(self, worker: PodWorker) -> float:
         if worker.gone.is_set():
@@ -465,18 +498,9 @@ class Kubelet:
             grace = get_path(pod, "spec", "terminationGracePeriodSeconds", default=30)
         return min(float(grace or 0), GRACE_CAP_SECONDS)
 
-    def forget(self, worker: PodWorker) -> None:
-        # Keep the entry while the pod exists so a late event does not start it again; the
-        # DELETED event drops it. (Never call into the store while holding self.lock: the
-        # store calls _on_event with its own lock held.)
-        if worker._pod() is not None:
-            return
-        with self.lock:
-            if self.workers.get(worker.uid) is worker:
-                del self.workers[worker.uid]
-
     def shutdown(self) -> None:
-        """Kill every pod process (simulator exit)."""
+        """Stop syncing and kill every pod process (simulator exit)."""
+        self.stop()
         with self.lock:
             workers = list(self.workers.values())
         for w in workers:

@@ -133,9 +133,10 @@ class Store:
         with self.lock:
             return uid in self.uids
 
-    def owners_with_dependents(self) -> list[str]:
+    def locate(self, uid: str) -> tuple[str, str, str] | None:
+        """(Resource.key, namespace, name) of the object with this uid, if it exists."""
         with self.lock:
-            return list(self.dependents)
+            return self.uids.get(uid)
 
     def objects_of(self, res_key: str) -> list[JSON]:
         """Read-only snapshots of every object of one kind."""
@@ -246,7 +247,10 @@ class Store:
             if obj == cur:
                 return deep(cur)  # a no-op write does not bump the resourceVersion
             if self._finished_deleting(res, obj):
-                return deep(self._commit(res, "DELETED", obj, cur))
+                # The reply is the object as updated; the DELETED event, as etcd's, carries the
+                # last stored state (finalizer still listed) at the deletion's resourceVersion.
+                self._commit(res, "DELETED", deep(cur), cur)
+                return deep(obj)
             return deep(self._commit(res, "MODIFIED", obj, cur))
 
     def _finished_deleting(self, res: Resource, obj: JSON) -> bool:
@@ -257,8 +261,11 @@ class Store:
             return False  # the kubelet still has to stop the containers
         return True
 
-    def mutate(self, res: Resource, namespace: str, name: str, fn: Callable[[JSON], object]) -> JSON | None:
-        """Apply `fn` to a copy of the object and store it if it changed; None if missing."""
+    def mutate(self, res: Resource, namespace: str, name: str, fn: Callable[[JSON], object],
+               finish_deletion: bool = True) -> JSON | None:
+        """Apply `fn` to a copy of the object and store it if it changed; None if missing. An
+        object being deleted that is left with nothing to wait for is removed (unless
+        `finish_deletion` is False: the DELETE handler writes its update first)."""
         with self.lock:
             cur = self.objects.get(res.key, {}).get((namespace if res.namespaced else "", name))
             if cur is None:
@@ -267,8 +274,9 @@ class Store:
             fn(new)
             if new == cur:
                 return cur
-            if self._finished_deleting(res, new):
-                return self._commit(res, "DELETED", new, cur)
+            if finish_deletion and self._finished_deleting(res, new):
+                self._commit(res, "DELETED", deep(cur), cur)  # the last stored state, as etcd
+                return new
             return self._commit(res, "MODIFIED", new, cur)
 
     def remove(self, res: Resource, namespace: str, name: str) -> JSON:

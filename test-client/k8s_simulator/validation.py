@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import FieldError, invalid, not_supported, required
+from .errors import FieldError, go_value, invalid, not_supported, required
 from .resources import JOBS, PODS, Resource
 from .util import (
     DNS1123_LABEL,
@@ -165,6 +165,20 @@ def job_update(old: JSON, new: JSON) -> list[FieldError]:
     if o.get("template") != n.get("template") and not o.get("suspend"):
         errs.append(invalid("spec.template", "core.PodTemplateSpec{...}", "field is immutable"))
     return errs
+
+
+def no_new_finalizers(old: JSON, new: JSON) -> list[FieldError]:
+    """`ValidateObjectMetaUpdate`: once deletion started, finalizers can only be removed."""
+    if not (old.get("metadata") or {}).get("deletionTimestamp"):
+        return []
+    before = set((old.get("metadata") or {}).get("finalizers") or [])
+    extra = sorted(set((new.get("metadata") or {}).get("finalizers") or []) - before)
+    if not extra:
+        return []
+    listed = ", ".join(go_value(f) for f in extra)
+    return [FieldError("FieldValueForbidden", "metadata.finalizers",
+                       f"no new finalizers can be added if the object is being deleted, found new finalizers "
+                       f"[]string{{{listed}}}")]
 
 
 def pod(obj: JSON) -> list[FieldError]:
