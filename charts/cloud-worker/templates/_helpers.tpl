@@ -93,7 +93,7 @@ other characters as one "-", at most 63 characters).
 {{- if and (le (len $queue) 63) (regexMatch "^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$" $queue) }}
 {{- $queue }}
 {{- else }}
-{{- $queue | lower | regexReplaceAll "[^a-z0-9]+" "-" | trimPrefix "-" | trunc 63 | trimSuffix "-" }}
+{{- regexReplaceAll "[^a-z0-9]+" (lower $queue) "-" | trimPrefix "-" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
 

@@ -20,6 +20,8 @@ import re
 import subprocess
 import sys
 import tarfile
+import urllib.error
+import urllib.request
 import venv
 import zipfile
 from dataclasses import dataclass, field
@@ -93,14 +95,15 @@ class Tools:
         return str(self.bin_dir / name)
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """The environment's Python with ARGS."""
-        return self.execute(str(self.python), *args, stdin=stdin, timeout=timeout)
+        """The environment's Python with ARGS; the engine in it keeps its release in memory."""
+        return self._execute([str(self.python), *args], {"HELM_DRIVER": "memory"}, stdin, timeout)
 
     def helm(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """The real `helm` binary with ARGS."""
-        return self.execute(self.tool("helm"), *args, timeout=timeout)
+        """The real `helm` binary with ARGS (lint and template touch no cluster)."""
+        return self._execute([self.tool("helm"), *args], {}, None, timeout)
 
-    def execute(self, *command: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def _execute(self, command: list[str], extra_env: dict[str, str], stdin: str | None,
+                 timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             command,
             input=stdin,
@@ -109,7 +112,7 @@ class Tools:
             timeout=timeout,
             env={
                 **os.environ,
-                "HELM_DRIVER": "memory",
+                **extra_env,
                 # Helm's own folders stay inside the environment, not in the home directory.
                 "HELM_CACHE_HOME": str(self.bin_dir.parent / "helm" / "cache"),
                 "HELM_CONFIG_HOME": str(self.bin_dir.parent / "helm" / "config"),
@@ -247,3 +250,18 @@ def render_chart(tools: Tools, values: Path | None, namespace: str, release: str
 
 def worker_binary() -> Path:
     return Path(os.environ.get("CLOUD_WORKER_BIN") or REPO_ROOT / ".build" / "debug" / "cloud-worker")
+
+
+def kube_call(server: str, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """One JSON call to a Kubernetes API server: (status, body)."""
+    request = urllib.request.Request(
+        server.rstrip("/") + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")

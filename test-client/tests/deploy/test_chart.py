@@ -11,8 +11,6 @@ import json
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,17 @@ from typing import Any
 import pytest
 import yaml
 
-from deploy_support import CHART, CUSTOM_VALUES, RBAC_CONFIG, RENDER_CASES, Render, Tools, helm_engine, render_chart
+from deploy_support import (
+    CHART,
+    CUSTOM_VALUES,
+    RBAC_CONFIG,
+    RENDER_CASES,
+    Render,
+    Tools,
+    helm_engine,
+    kube_call,
+    render_chart,
+)
 
 WORKER_SHUTDOWN_BOUND_SECONDS = 25
 # Worker variables that carry secrets: from Secrets, never from the ConfigMap.
@@ -604,20 +612,6 @@ def test_every_value_is_documented() -> None:
 
 
 # MARK: - the Kubernetes simulator
-
-
-def kube_call(server: str, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        server.rstrip("/") + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
 
 
 def test_simulator_stores_the_rendered_config_and_secrets(renders: dict[str, Render], kube_service: str) -> None:
