@@ -38,29 +38,30 @@ let package = Package(
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
 
         // MARK: - Swift modules
+        .target(name: "Backoff"),
         .target(
             name: "HTTPTransport",
             dependencies: ["CCurl", "CCurlShim", "CCrypto"]
         ),
         .target(
             name: "ObjectStore",
-            dependencies: ["HTTPTransport", "CCrypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Backoff", "HTTPTransport", "CCrypto", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "JobRunner",
             dependencies: [
-                "HTTPTransport", .product(name: "Logging", package: "swift-log"),
+                "Backoff", "HTTPTransport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "QueueConsumer",
-            dependencies: ["CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Backoff", "CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "CloudWorker",
             dependencies: [
-                "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer",
+                "Backoff", "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -69,8 +70,9 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"], resources: [.copy("Vectors")]),
-        .testTarget(name: "JobRunnerTests", dependencies: ["JobRunner", "ObjectStore"]),
+        .testTarget(name: "BackoffTests", dependencies: ["Backoff"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["Backoff", "ObjectStore"], resources: [.copy("Vectors")]),
+        .testTarget(name: "JobRunnerTests", dependencies: ["Backoff", "JobRunner", "ObjectStore"]),
         .testTarget(name: "QueueConsumerTests", dependencies: ["QueueConsumer"]),
         .testTarget(name: "CloudWorkerTests", dependencies: ["CloudWorker"]),
     ],

@@ -89,6 +89,25 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             "Seconds a pod may fail to pull its image or read its config before the job fails (env CLOUD_WORKER_STUCK_POD_GRACE_SECONDS; default 120)."
     )
     var stuckPodGraceSeconds: Int?
+    @Option(
+        help:
+            "Name of this replica in its claims on Jobs; keep it across restarts, e.g. the pod name (env CLOUD_WORKER_ID; default: host name and process id)."
+    )
+    var workerId: String?
+    @Option(
+        help:
+            "Seconds after a Job ends (or its claim was last renewed) before another replica takes over its report (env CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS; default 60)."
+    )
+    var claimTimeoutSeconds: Int?
+    @Option(
+        help:
+            "Seconds a log that cannot be archived is retried while its Job is held, before the reply marks it incomplete (env CLOUD_WORKER_ARCHIVE_PATIENCE_SECONDS; default 600)."
+    )
+    var archivePatienceSeconds: Int?
+    @Option(
+        help: "Seconds SIGTERM waits for Jobs being reported before the worker exits (env CLOUD_WORKER_SHUTDOWN_GRACE_SECONDS; default 25)."
+    )
+    var shutdownGraceSeconds: Int?
     @Option(help: "Comma-separated image pull secrets for the pods (env CLOUD_WORKER_IMAGE_PULL_SECRETS).")
     var imagePullSecrets: String?
     @Option(help: "Require pods to run as non-root, true or false (env CLOUD_WORKER_RUN_AS_NON_ROOT; default false).")
@@ -208,9 +227,11 @@ struct CloudWorkerCommand: AsyncParsableCommand {
                 tolerations: try settings.json(tolerations, "CLOUD_WORKER_TOLERATIONS", as: [Toleration].self) ?? [],
                 runAsNonRoot: try settings.boolean(runAsNonRoot, "CLOUD_WORKER_RUN_AS_NON_ROOT", false)
             ),
-            claimTimeoutSeconds: 300,
+            workerID: settings.value(workerId, "CLOUD_WORKER_ID", "\(ProcessInfo.processInfo.hostName)-\(getpid())"),
+            claimTimeoutSeconds: Double(try settings.integer(claimTimeoutSeconds, "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS", 60)),
+            archivePatienceSeconds: Double(try settings.integer(archivePatienceSeconds, "CLOUD_WORKER_ARCHIVE_PATIENCE_SECONDS", 600)),
             stuckPodGraceSeconds: Double(try settings.integer(stuckPodGraceSeconds, "CLOUD_WORKER_STUCK_POD_GRACE_SECONDS", 120)),
-            shutdownGraceSeconds: 25,
+            shutdownGraceSeconds: Double(try settings.integer(shutdownGraceSeconds, "CLOUD_WORKER_SHUTDOWN_GRACE_SECONDS", 25)),
             httpPort: try settings.integer(httpPort, "CLOUD_WORKER_HTTP_PORT", 8080).nonZero,
             httpHost: settings.value(httpHost, "CLOUD_WORKER_HTTP_HOST", "0.0.0.0")
         )

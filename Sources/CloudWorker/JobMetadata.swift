@@ -14,10 +14,16 @@ enum JobMetadata {
     static let requestedName = "cloud-worker.io/job-name"
     static let outputBucket = "cloud-worker.io/output-bucket"
     static let filePrefix = "cloud-worker.io/file-prefix"
+    /// Which worker holds the Job (follows its logs, reports it) and since when it last said
+    /// so: set at creation, renewed while it finishes, taken over once stale.
     static let claimedBy = "cloud-worker.io/claimed-by"
     static let claimedAt = "cloud-worker.io/claimed-at"
-    /// The request id of the cancel request that deleted the Job.
+    /// The request id of the cancel request that stopped the Job.
     static let cancelledBy = "cloud-worker.io/cancelled-by"
-    /// Set when the reply went out but the Job is kept (its logs could not all be archived).
+    /// Set when the worker stopped the Job's pods (a cancel, or a deletion while they ran).
+    static let stopRequested = "cloud-worker.io/stop-requested"
+    /// Set, with the finalizer's removal, once the reply is confirmed: nobody reports it again.
     static let reported = "cloud-worker.io/reported"
+    /// Holds a deleted Job (and so its pods and logs) until its reply is confirmed.
+    static let reportFinalizer = "cloud-worker.io/report"
 }

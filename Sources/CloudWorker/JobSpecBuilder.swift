@@ -1,3 +1,4 @@
+import Foundation
 import JobRunner
 import QueueConsumer
 
@@ -5,7 +6,9 @@ import QueueConsumer
 struct JobSpecBuilder {
     let configuration: WorkerConfiguration
 
-    func specification(for request: WorkRequest, identity: RequestIdentity, message: AMQPMessage) -> JobSpecification {
+    /// - Parameter now: when the Job is made. The worker that creates it holds its claim from
+    ///   the start, so that it follows the pods' logs while they run.
+    func specification(for request: WorkRequest, identity: RequestIdentity, message: AMQPMessage, now: Date) -> JobSpecification {
         let name = JobNaming.jobName(requested: request.jobName, identityHash: identity.hash)
         var labels = [
             JobMetadata.managedByLabel: JobMetadata.managedByValue,
@@ -20,6 +23,8 @@ struct JobSpecBuilder {
         annotations[JobMetadata.replyTo] = message.properties.replyTo
         annotations[JobMetadata.correlationID] = message.properties.correlationID ?? message.properties.messageID
         annotations[JobMetadata.filePrefix] = request.prefix
+        annotations[JobMetadata.claimedBy] = configuration.workerID
+        annotations[JobMetadata.claimedAt] = now.formatted(.iso8601)
 
         let endpoint = configuration.jobS3Endpoint
         let (host, port) = Self.hostAndPort(endpoint)
@@ -43,6 +48,7 @@ struct JobSpecBuilder {
             name: name,
             labels: labels,
             annotations: annotations,
+            finalizers: [JobMetadata.reportFinalizer],
             image: request.image,
             command: request.command,
             args: request.args,

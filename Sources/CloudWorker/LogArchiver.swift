@@ -3,12 +3,21 @@ import JobRunner
 import Logging
 import ObjectStore
 
-/// Copies pod logs into the output bucket while the pods run, streaming in constant memory.
+/// Copies a pod's log into the output bucket while the pod runs, in constant memory, and
+/// carries on from where an earlier archive of it stopped (in this process or another): the
+/// upload's checkpoint holds the log position its bytes reach.
 struct LogArchiver: Sendable {
     let kubernetes: KubernetesClient
     let store: S3Client
     /// `logs/{job}/{pod}.log` by default; `{prefix}` and `{jobName}` are also known.
     let keyTemplate: String
+
+    /// The log position saved with an upload's checkpoint.
+    private struct Marker: Codable {
+        var position: LogPosition?
+        /// Saved at the end of a rotated file: the next lines rightly start after it.
+        var atCut: Bool
+    }
 
     func key(job: String, pod: String, requestedName: String, prefix: String?) -> String {
         keyTemplate
@@ -18,12 +27,33 @@ struct LogArchiver: Sendable {
             .replacingOccurrences(of: "{prefix}", with: prefix ?? "")
     }
 
-    /// Follows one pod's log to its end and stores it; returns its size.
-    func archive(pod: String, bucket: String, key: String, hasTerminated: @escaping @Sendable () async -> Bool) async throws -> Int {
-        let follower = PodLogFollower(client: kubernetes, pod: pod, hasTerminated: hasTerminated)
+    /// Follows one pod's log to its end and stores it.
+    /// - Parameter hasEnded: whether the pod's log can grow no more; asked when a stream ends.
+    func archive(pod: String, bucket: String, key: String, hasEnded: @escaping @Sendable () async -> Bool) async throws
+        -> Reply.LogObject
+    {
+        let (upload, saved) = try await ResumableUpload.open(
+            client: store, bucket: bucket, key: key, contentType: "text/plain; charset=utf-8")
+        let marker = saved.flatMap { try? JSONDecoder().decode(Marker.self, from: Data($0.utf8)) }
+        let follower = PodLogFollower(
+            client: kubernetes, pod: pod, from: marker?.position, positionIsAtCut: marker?.atCut ?? false, hasTerminated: hasEnded)
         defer { follower.cancel() }
-        return try await store.upload(bucket: bucket, key: key, contentType: "text/plain; charset=utf-8") {
-            try await follower.next()
+        while let piece = try await follower.next() {
+            switch piece {
+            case .lines(let lines):
+                try await upload.append(lines, marker: Self.encode(Marker(position: follower.position, atCut: false)))
+            case .cut:
+                // The kubelet rotated the file (or the stream broke): save what is held, so that a
+                // restart finds it even once the rotated file is gone.
+                if upload.size > 0 { try await upload.checkpoint(marker: Self.encode(Marker(position: follower.position, atCut: true))) }
+            }
         }
+        let size = try await upload.finish()
+        let gap = follower.gapDetected ? "some lines were rotated away by the kubelet before they could be read" : nil
+        return Reply.LogObject(pod: pod, key: key, bytes: size, complete: gap == nil, error: gap)
+    }
+
+    private static func encode(_ marker: Marker) -> String {
+        (try? String(decoding: JSONEncoder().encode(marker), as: UTF8.self)) ?? "{}"
     }
 }

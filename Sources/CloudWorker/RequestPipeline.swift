@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 import JobRunner
@@ -51,7 +52,7 @@ struct RequestPipeline: Sendable {
                 return
             }
             let spec = JobSpecBuilder(configuration: configuration).specification(
-                for: request, identity: identity, message: delivery.message)
+                for: request, identity: identity, message: delivery.message, now: Date())
             do {
                 try await createJob(spec, logger: logger)
                 Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "dispatch")])
@@ -75,9 +76,9 @@ struct RequestPipeline: Sendable {
         }
     }
 
-    /// Cancels the unfinished Jobs the request names: marks each (so that its request's reply
-    /// says who cancelled it) and deletes it; the supervisor then sends that reply. Naming no
-    /// such Job is a rejection.
+    /// Cancels the unfinished Jobs the request names: marks each with who cancelled it and
+    /// stops its pods (an active deadline already past); the lifecycle then reports it
+    /// `cancelled`, once, with its logs. Naming no such Job is a rejection.
     private func handle(_ cancel: CancelRequest, delivery: AMQPDelivery, identity: RequestIdentity, logger: Logger) async throws {
         let selector = JobSpecBuilder(configuration: configuration).selector
         let targets = cancel.matches(try await kubernetes.list(Job.self, labelSelector: selector).items)
@@ -88,8 +89,11 @@ struct RequestPipeline: Sendable {
         }
         for job in targets {
             do {
-                _ = try await kubernetes.patchJob(job.name, annotations: [JobMetadata.cancelledBy: identity.value], resourceVersion: nil)
-                try await kubernetes.deleteJob(job.name)
+                let now = Date()
+                let patch = JobPatch.stop(
+                    job: job, now: now,
+                    annotations: [JobMetadata.cancelledBy: identity.value, JobMetadata.stopRequested: now.formatted(.iso8601)])
+                _ = try await kubernetes.patchJob(job.name, patch, resourceVersion: nil)
                 logger.info("job cancelled", metadata: ["job": "\(job.name)"])
             } catch let error as KubernetesError where error.status == 404 {
                 logger.info("job to cancel is gone already", metadata: ["job": "\(job.name)"])
@@ -98,7 +102,7 @@ struct RequestPipeline: Sendable {
         let names = targets.map(\.name).joined(separator: ", ")
         let reply = Reply(
             requestId: identity.value, jobName: targets.first?.annotations[JobMetadata.requestedName], k8sJob: targets.first?.name,
-            namespace: targets.first?.metadata.namespace, status: "succeeded", reason: "Cancelled",
+            namespace: targets.first?.metadata.namespace, status: .succeeded, reason: "Cancelled",
             message: "cancelled \(names)", result: "Cancelled \(names).")
         let properties = delivery.message.properties
         try await replies.publish(
@@ -133,14 +137,14 @@ struct RequestPipeline: Sendable {
     }
 
     private func retryingWhileUnreachable<T>(logger: Logger, _ operation: () async throws -> T) async throws -> T {
-        var attempt = 0
+        var retry = RetryPolicy.forever(baseDelay: 0.5, maxDelay: 30).start()
         while true {
-            attempt += 1
             do {
                 return try await operation()
             } catch let error as KubernetesError where error.isRetryable {
-                logger.warning("cannot reach the API server; will retry", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                try await RetryPolicy(maxAttempts: .max, baseDelay: 0.5, maxDelay: 30).wait(afterAttempt: attempt)
+                logger.warning(
+                    "cannot reach the API server; will retry", metadata: ["error": "\(error)", "attempt": "\(retry.failures + 1)"])
+                try await retry.backoff(after: error)
             }
         }
     }

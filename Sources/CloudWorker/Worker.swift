@@ -22,12 +22,14 @@ struct Worker {
         let store = S3Client(
             configuration: configuration.s3, http: HTTPClient(tls: configuration.s3TLS, concurrentRequests: 4), logger: logger)
         let replies = ReplyPublisher(amqp: amqp, defaultQueue: configuration.amqp.topology.replyQueue)
-        let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let supervisor = JobSupervisor(
+        let reconciler = JobReconciler(
             kubernetes: kubernetes,
             archiver: LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate),
-            replies: replies, board: board, workerID: workerID, claimTimeout: configuration.claimTimeoutSeconds,
-            stuckGrace: configuration.stuckPodGraceSeconds, logger: logger)
+            replies: replies, board: board,
+            settings: LifecycleSettings(
+                workerID: configuration.workerID, claimTimeout: configuration.claimTimeoutSeconds,
+                stuckGrace: configuration.stuckPodGraceSeconds),
+            archivePatience: configuration.archivePatienceSeconds, logger: logger)
         let pipeline = RequestPipeline(
             configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, board: board, logger: logger)
         let selector = JobSpecBuilder(configuration: configuration).selector
@@ -48,16 +50,17 @@ struct Worker {
                 "apiServer": "\(configuration.kubernetes.server)",
             ])
 
-        let watches = [
-            Task { await podWatcher.run(onEvent: { await supervisor.handle($0) }, onListed: { await supervisor.podsWereListed() }) },
-            Task { await jobWatcher.run(onEvent: { await supervisor.handle($0) }) },
+        let lifecycle = [
+            Task { await podWatcher.run { await reconciler.handle($0) } },
+            Task { await jobWatcher.run { await reconciler.handle($0) } },
+            Task { await reconciler.run() },
         ]
         let intake = Task { await pipeline.run() }
         await signals.wait()
         logger.info("shutting down: no new requests; finishing jobs in progress")
         intake.cancel()
-        await supervisor.drain(timeout: configuration.shutdownGraceSeconds)
-        watches.forEach { $0.cancel() }
+        await reconciler.drain(timeout: configuration.shutdownGraceSeconds)
+        lifecycle.forEach { $0.cancel() }
         amqp.shutdown()
         server?.stop()
         logger.info("stopped")

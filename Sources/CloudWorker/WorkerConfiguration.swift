@@ -18,8 +18,14 @@ struct WorkerConfiguration: Sendable {
     var logKeyTemplate: String
     var jobTTLSeconds: Int
     var pod: PodSettings
+    /// Names this worker in the claims it puts on Jobs: stable across restarts of one replica
+    /// (its pod name), so that a restarted worker carries on with its own Jobs at once.
+    var workerID: String
     /// Seconds after which another replica's claim on a finished Job is considered abandoned.
     var claimTimeoutSeconds: Double
+    /// How long a log that cannot be archived (S3 or the API server away) is retried while
+    /// its Job is held, before the reply goes out marking it incomplete.
+    var archivePatienceSeconds: Double
     /// Seconds a pod may wait in ErrImagePull, ImagePullBackOff or CreateContainerConfigError
     /// before its Job is reported failed.
     var stuckPodGraceSeconds: Double

@@ -88,7 +88,9 @@ public enum JobManifest {
             volumes: fanOut ? [.init(name: "tasks", configMap: .init(name: spec.name))] : nil
         )
         return Manifest(
-            metadata: .init(name: spec.name, labels: spec.labels, annotations: spec.annotations),
+            metadata: .init(
+                name: spec.name, labels: spec.labels, annotations: spec.annotations,
+                finalizers: spec.finalizers.isEmpty ? nil : spec.finalizers),
             spec: .init(
                 activeDeadlineSeconds: spec.activeDeadlineSeconds,
                 backoffLimit: spec.backoffLimit,
@@ -113,6 +115,7 @@ struct Manifest: Encodable {
         var name: String?
         var labels: [String: String]?
         var annotations: [String: String]?
+        var finalizers: [String]?
     }
 
     struct JobSpec: Encodable {

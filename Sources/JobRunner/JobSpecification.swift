@@ -3,6 +3,8 @@ public struct JobSpecification: Sendable {
     public var name: String
     public var labels: [String: String]
     public var annotations: [String: String]
+    /// Finalizers that hold the Job, once deleted, until whoever set them removes them.
+    public var finalizers: [String]
     public var image: String
     public var command: [String]?
     public var args: [String]?
@@ -21,6 +23,7 @@ public struct JobSpecification: Sendable {
         name: String,
         labels: [String: String],
         annotations: [String: String],
+        finalizers: [String] = [],
         image: String,
         command: [String]? = nil,
         args: [String]? = nil,
@@ -36,6 +39,7 @@ public struct JobSpecification: Sendable {
         self.name = name
         self.labels = labels
         self.annotations = annotations
+        self.finalizers = finalizers
         self.image = image
         self.command = command
         self.args = args

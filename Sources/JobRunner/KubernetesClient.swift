@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 import Logging
@@ -43,14 +44,11 @@ public final class KubernetesClient: Sendable {
 
     /// Applies a JSON merge patch; with `resourceVersion`, only if the Job is still at that
     /// version (409 Conflict otherwise).
-    public func patchJob(_ name: String, annotations: [String: String], resourceVersion: String?) async throws -> Job {
-        var metadata: [String: Any] = ["annotations": annotations]
-        if let resourceVersion { metadata["resourceVersion"] = resourceVersion }
-        let body = try JSONSerialization.data(withJSONObject: ["metadata": metadata])
-        return try decode(
+    public func patchJob(_ name: String, _ patch: JobPatch, resourceVersion: String?) async throws -> Job {
+        try decode(
             try await call(
-                "PATCH", "\(jobsPath)/\(name)", body: [UInt8](body), contentType: "application/merge-patch+json",
-                operation: "patch job \(name)"))
+                "PATCH", "\(jobsPath)/\(name)", body: patch.mergePatch(resourceVersion: resourceVersion),
+                contentType: "application/merge-patch+json", operation: "patch job \(name)"))
     }
 
     /// Deletes a Job and, in the background, its pods (without a policy batch/v1 orphans them).
@@ -104,19 +102,23 @@ public final class KubernetesClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func openStream(_ request: HTTPRequest, operation: String) async throws -> HTTPStream {
-        Counter(label: "cloud_worker_kubernetes_requests_total", dimensions: [("verb", "STREAM")]).increment()
-        let stream: HTTPStream
-        do {
-            stream = try await http.stream(request)
-        } catch let error as HTTPError {
-            throw KubernetesError.transport(error, operation: operation)
+    /// Opens a streamed response (a watch, a followed log), retrying as `call` does.
+    private func openStream(_ request: @autoclosure () -> HTTPRequest, operation: String) async throws -> HTTPStream {
+        var retry = configuration.retry.start()
+        while true {
+            Counter(label: "cloud_worker_kubernetes_requests_total", dimensions: [("verb", "STREAM")]).increment()
+            let failure: KubernetesError
+            var retryAfter: Double?
+            do {
+                let stream = try await http.stream(request())
+                if (200..<300).contains(stream.status) { return stream }
+                retryAfter = stream.headers["Retry-After"].flatMap(Double.init)
+                failure = Self.error(status: stream.status, body: try await stream.collect(), operation: operation)
+            } catch let error as HTTPError {
+                failure = KubernetesError.transport(error, operation: operation)
+            }
+            try await backoff(failure, retryAfter: retryAfter, &retry)
         }
-        guard (200..<300).contains(stream.status) else {
-            let body = try await stream.collect()
-            throw Self.error(status: stream.status, body: body, operation: operation)
-        }
-        return stream
     }
 
     private func call(
@@ -127,9 +129,8 @@ public final class KubernetesClient: Sendable {
         contentType: String = "application/json",
         operation: String
     ) async throws -> [UInt8] {
-        var attempt = 0
+        var retry = configuration.retry.start()
         while true {
-            attempt += 1
             let request = makeRequest(method, path, query: query, body: body, contentType: body.isEmpty ? nil : contentType, timeout: 30)
             Counter(label: "cloud_worker_kubernetes_requests_total", dimensions: [("verb", method)]).increment()
             let failure: KubernetesError
@@ -142,11 +143,16 @@ public final class KubernetesClient: Sendable {
             } catch let error as HTTPError {
                 failure = KubernetesError.transport(error, operation: operation)
             }
-            guard failure.isRetryable, attempt < configuration.retry.maxAttempts else { throw failure }
-            Counter(label: "cloud_worker_kubernetes_retries_total").increment()
-            logger.debug("Kubernetes call failed, retrying", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
-            try await configuration.retry.wait(afterAttempt: attempt, requested: retryAfter)
+            try await backoff(failure, retryAfter: retryAfter, &retry)
         }
+    }
+
+    /// Waits before the next attempt, or throws `failure` when it cannot pass or patience is spent.
+    private func backoff(_ failure: KubernetesError, retryAfter: Double?, _ retry: inout Retry) async throws {
+        guard failure.isRetryable else { throw failure }
+        Counter(label: "cloud_worker_kubernetes_retries_total").increment()
+        logger.debug("Kubernetes call failed, retrying", metadata: ["error": "\(failure)", "attempt": "\(retry.failures + 1)"])
+        try await retry.backoff(after: failure, requested: retryAfter)
     }
 
     private func makeRequest(

@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 
@@ -18,7 +19,7 @@ public struct KubernetesConfiguration: Sendable {
         tls: TLSConfiguration = TLSConfiguration(),
         token: String? = nil,
         tokenFile: String? = nil,
-        retry: RetryPolicy = RetryPolicy(maxAttempts: 6, baseDelay: 0.2, maxDelay: 10)
+        retry: RetryPolicy = RetryPolicy(baseDelay: 0.2, maxDelay: 10, patience: 10)
     ) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.namespace = namespace

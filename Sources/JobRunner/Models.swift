@@ -6,6 +6,7 @@ public struct ObjectMeta: Codable, Sendable {
     public var resourceVersion: String?
     public var creationTimestamp: String?
     public var deletionTimestamp: String?
+    public var finalizers: [String]?
     public var labels: [String: String]?
     public var annotations: [String: String]?
 }
@@ -36,6 +37,7 @@ public struct Job: KubernetesObject {
 public struct JobSpec: Codable, Sendable {
     public var completions: Int?
     public var completionMode: String?
+    public var activeDeadlineSeconds: Int?
 }
 
 public struct JobStatus: Codable, Sendable {
@@ -47,7 +49,7 @@ public struct JobStatus: Codable, Sendable {
     public var failed: Int?
 }
 
-public struct JobCondition: Codable, Sendable {
+public struct JobCondition: Codable, Sendable, Equatable {
     public var type: String
     public var status: String
     public var reason: String?

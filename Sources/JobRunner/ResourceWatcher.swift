@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 import Logging
@@ -5,7 +6,9 @@ import Synchronization
 
 /// What a watch reports about one object.
 public enum WatchEvent<Object: KubernetesObject>: Sendable {
-    /// The object as it now is (from a list, ADDED or MODIFIED).
+    /// Every object there is, from a (re)list: any other the consumer knows is gone.
+    case listed([Object])
+    /// The object as it now is (ADDED or MODIFIED).
     case current(Object)
     case deleted(Object)
 }
@@ -17,7 +20,7 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
     private let client: KubernetesClient
     private let labelSelector: String
     private let logger: Logger
-    private let retry = RetryPolicy(maxAttempts: .max, baseDelay: 0.2, maxDelay: 10)
+    private let retryPolicy = RetryPolicy.forever(baseDelay: 0.2, maxDelay: 10)
     private let connected = Mutex(false)
 
     /// Whether the last list or watch request reached the API server.
@@ -29,26 +32,22 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
         self.logger = logger
     }
 
-    /// Runs until the task is cancelled, calling `onEvent` for every change in order.
-    /// `onListed` is called after each complete list (its objects have gone to `onEvent`).
-    public func run(
-        onEvent: @Sendable (WatchEvent<Object>) async -> Void,
-        onListed: @Sendable () async -> Void = {}
-    ) async {
+    /// Runs until the task is cancelled, calling `onEvent` for every change in order: a
+    /// `.listed` snapshot first (and again after every re-list), then each change.
+    public func run(onEvent: @Sendable (WatchEvent<Object>) async -> Void) async {
         var resourceVersion: String?
-        var failures = 0
+        var retry = retryPolicy.start()
         while !Task.isCancelled {
             do {
                 if resourceVersion == nil {
                     let list = try await client.list(Object.self, labelSelector: labelSelector)
-                    for object in list.items { await onEvent(.current(object)) }
-                    await onListed()
+                    await onEvent(.listed(list.items))
                     resourceVersion = list.metadata.resourceVersion ?? "0"
                 }
                 let stream = try await client.watch(
                     Object.self, labelSelector: labelSelector, resourceVersion: resourceVersion!, timeoutSeconds: 300)
                 connected.withLock { $0 = true }
-                failures = 0
+                retry = retryPolicy.start()
                 resourceVersion = try await consume(stream, from: resourceVersion!, onEvent: onEvent)
             } catch let error as KubernetesError where error.status == 410 {
                 logger.info("watch expired, listing again", metadata: ["resource": "\(Object.resource)", "reason": "\(error.reason)"])
@@ -57,11 +56,10 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
                 return
             } catch {
                 connected.withLock { $0 = false }
-                failures += 1
                 logger.warning(
                     "watch failed, reconnecting",
-                    metadata: ["resource": "\(Object.resource)", "error": "\(error)", "attempt": "\(failures)"])
-                try? await retry.wait(afterAttempt: failures)
+                    metadata: ["resource": "\(Object.resource)", "error": "\(error)", "attempt": "\(retry.failures + 1)"])
+                try? await retry.backoff(after: error)
             }
         }
     }

@@ -108,10 +108,14 @@ extension S3Client {
         _ = try await send("DELETE", bucket: upload.bucket, key: upload.key, query: [("uploadId", upload.id)])
     }
 
-    /// Upload ids in progress under `prefix` (to check that none is left behind).
-    public func listMultipartUploads(bucket: String, prefix: String = "") async throws -> [String] {
+    /// Upload ids in progress under `prefix` (to check that none is left behind), or of the
+    /// key `prefix` alone with `exactKey`.
+    public func listMultipartUploads(bucket: String, prefix: String = "", exactKey: Bool = false) async throws -> [String] {
         let response = try await send("GET", bucket: bucket, query: [("uploads", ""), ("prefix", prefix)])
-        return XMLFields(response.body).all("UploadId")
+        guard exactKey else { return XMLFields(response.body).all("UploadId") }
+        return XMLFields(response.body).elements("Upload").map(XMLFields.init).filter { $0.first("Key") == prefix }.compactMap {
+            $0.first("UploadId")
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 import Logging
@@ -147,24 +148,26 @@ public final class S3Client: Sendable {
     ) async throws -> HTTPResponse {
         let operation = "\(method) \(bucket)/\(key)"
         let payloadHash = body.isEmpty ? SigV4Signer.emptyPayloadHash : Digest.hex(Digest.sha256(body))
-        var attempt = 0
+        var retry = configuration.retry.start()
         while true {
-            attempt += 1
             do {
                 let response = try await http.send(
                     signedRequest(method, bucket: bucket, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash))
                 if (200..<300).contains(response.status) { return response }
                 throw S3Error.from(status: response.status, body: response.body, operation: operation)
             } catch let error as HTTPError {
-                let failure = S3Error.transport(error, operation: operation)
-                guard failure.isRetryable, attempt < configuration.retry.maxAttempts else { throw failure }
-                logger.warning("S3 request failed, retrying", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
+                try await backoff(S3Error.transport(error, operation: operation), &retry)
             } catch let error as S3Error {
-                guard error.isRetryable, attempt < configuration.retry.maxAttempts else { throw error }
-                logger.warning("S3 request failed, retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await backoff(error, &retry)
             }
-            try await configuration.retry.wait(afterAttempt: attempt)
         }
+    }
+
+    /// Waits before the next attempt, or throws `error` when it cannot pass or patience is spent.
+    private func backoff(_ error: S3Error, _ retry: inout Retry) async throws {
+        guard error.isRetryable else { throw error }
+        logger.warning("S3 request failed, retrying", metadata: ["error": "\(error)", "attempt": "\(retry.failures + 1)"])
+        try await retry.backoff(after: error)
     }
 
     private func signedRequest(

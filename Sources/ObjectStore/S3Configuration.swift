@@ -1,3 +1,4 @@
+import Backoff
 import HTTPTransport
 
 /// Where the store is and how to talk to it. Every field but the credentials has a default.
@@ -24,7 +25,7 @@ public struct S3Configuration: Sendable {
         multipartThreshold: Int = 16 << 20,
         partSize: Int = 8 << 20,
         concurrentParts: Int = 3,
-        retry: RetryPolicy = RetryPolicy()
+        retry: RetryPolicy = RetryPolicy(baseDelay: 0.1, maxDelay: 5, patience: 10)
     ) {
         self.concurrentParts = concurrentParts
         self.endpoint = endpoint

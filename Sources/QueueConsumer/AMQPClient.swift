@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import Glibc
 import Logging
@@ -159,25 +160,25 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func run(retrying: Bool, started: CheckedContinuation<Void, any Error>) {
         var started: CheckedContinuation<Void, any Error>? = started
-        var attempt = 0
+        let policy = RetryPolicy.forever(baseDelay: 0.2, maxDelay: configuration.maxReconnectDelay)
+        var retry = policy.start()
         while !isStopping {
             let connection: AMQPConnection
             do {
                 connection = try AMQPConnection(configuration)
             } catch {
-                attempt += 1
                 let retryable = error.isRetryable && (retrying || started == nil)
                 if !retryable, let first = started {
                     first.resume(throwing: error)
                     started = nil
                     break
                 }
-                let delay = min(configuration.maxReconnectDelay, 0.2 * pow(2, Double(min(attempt, 10))))
+                let delay = retry.nextDelay() ?? configuration.maxReconnectDelay
                 logger.warning("AMQP connection failed, retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)s"])
                 sleepUnlessStopping(seconds: delay)
                 continue
             }
-            attempt = 0
+            retry = policy.start()
             generation += 1
             lock.withLock {
                 connected = true

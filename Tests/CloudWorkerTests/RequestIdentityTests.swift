@@ -17,8 +17,8 @@ import Testing
 
 @Suite struct ReplyTests {
     @Test func summaryFollowsMSTC() {
-        #expect(Reply.summary(job: "test-job-3f2a9c1d", status: "succeeded", reason: "Completed") == "Job test-job-3f2a9c1d complete.")
-        #expect(Reply.summary(job: "j", status: "failed", reason: "BackoffLimitExceeded") == "Job j failed: BackoffLimitExceeded.")
+        #expect(Reply.summary(job: "test-job-3f2a9c1d", status: .succeeded, reason: "Completed") == "Job test-job-3f2a9c1d complete.")
+        #expect(Reply.summary(job: "j", status: .failed, reason: "BackoffLimitExceeded") == "Job j failed: BackoffLimitExceeded.")
     }
 
     @Test func durationBetweenTimestamps() {

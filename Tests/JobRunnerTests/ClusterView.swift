@@ -35,6 +35,7 @@ actor ClusterView {
 
     private func apply(_ event: WatchEvent<Job>) {
         switch event {
+        case .listed(let all): jobs = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         case .current(let job): jobs[job.name] = job
         case .deleted(let job): jobs[job.name] = nil
         }
@@ -42,6 +43,8 @@ actor ClusterView {
 
     private func apply(_ event: WatchEvent<Pod>) {
         switch event {
+        case .listed(let all):
+            all.forEach { apply(.current($0)) }
         case .current(let pod):
             pods[pod.name] = pod
             if logs[pod.name] == nil, let state = pod.containerState, state.running != nil || state.terminated != nil {
@@ -57,7 +60,7 @@ actor ClusterView {
         let follower = PodLogFollower(client: client, pod: pod) { await self.hasEnded(pod) }
         logs[pod] = Task {
             var text: [UInt8] = []
-            while let chunk = try await follower.next() { text += chunk }
+            while let chunk = try await follower.nextLines() { text += chunk }
             return (text, follower.resumes)
         }
     }

@@ -64,7 +64,7 @@ import Testing
             return pods?.first { $0.name == pod }?.isTerminated ?? true
         }
         let stored = try await store.upload(bucket: bucket, key: "logs/\(pod).log", contentType: "text/plain; charset=utf-8") {
-            try await follower.next()
+            try await follower.nextLines()
         }
 
         let expected = Self.expectedLog()

@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 import Logging
@@ -63,7 +64,7 @@ final class Simulator: @unchecked Sendable {
             configuration = try KubernetesConfiguration.kubeconfig(path: kubeconfig)
             adminTLS = TLSConfiguration(caFile: "\(directory)/ca.crt")
         }
-        configuration.retry = retry ?? RetryPolicy(maxAttempts: 6, baseDelay: 0.05, maxDelay: 2)
+        configuration.retry = retry ?? RetryPolicy(baseDelay: 0.05, maxDelay: 2, patience: 6)
         client = KubernetesClient(configuration: configuration, logger: Logger(label: "simulator-test"))
     }
 

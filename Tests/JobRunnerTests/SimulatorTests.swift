@@ -219,14 +219,15 @@ import Testing
         for _ in 0..<10 where claimed == nil {
             do {
                 claimed = try await simulator.client.patchJob(
-                    spec.name, annotations: ["claimed-by": "a"], resourceVersion: seen.metadata.resourceVersion)
+                    spec.name, JobPatch(annotations: ["claimed-by": "a"]), resourceVersion: seen.metadata.resourceVersion)
             } catch let error as KubernetesError where error.status == 409 {
                 seen = try await simulator.client.getJob(spec.name)
             }
         }
         #expect(claimed?.annotations["claimed-by"] == "a")
         let conflict = await #expect(throws: KubernetesError.self) {
-            try await simulator.client.patchJob(spec.name, annotations: ["claimed-by": "b"], resourceVersion: seen.metadata.resourceVersion)
+            try await simulator.client.patchJob(
+                spec.name, JobPatch(annotations: ["claimed-by": "b"]), resourceVersion: seen.metadata.resourceVersion)
         }
         #expect(conflict?.status == 409)
         #expect(conflict?.reason == "Conflict")

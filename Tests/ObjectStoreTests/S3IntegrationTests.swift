@@ -1,3 +1,4 @@
+import Backoff
 import Foundation
 import HTTPTransport
 import Logging
@@ -20,7 +21,7 @@ import Testing
             endpoint: endpoint, region: "us-east-1",
             credentials: S3Credentials(accessKeyID: accessKey, secretAccessKey: secret),
             multipartThreshold: multipartThreshold, partSize: partSize,
-            retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.05, maxDelay: 0.1))
+            retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.1, patience: 0.2))
         return S3Client(
             configuration: configuration, http: HTTPClient(concurrentRequests: concurrentRequests), logger: Logger(label: "test"))
     }

@@ -1,0 +1,89 @@
+import JobRunner
+
+/// The two watches' view of this deployment's Jobs and their pods: exactly what the API server
+/// has, nothing more, so it is bounded by the Jobs that exist. Each change names the Job keys
+/// it concerns; the reconciler queues them.
+struct JobCache: Sendable {
+    private(set) var jobs: [String: Job] = [:]
+    private var pods: [String: Pod] = [:]
+    private var podsByJobUID: [String: Set<String>] = [:]
+    /// Jobs that left the cache unreported, until the reconciler has looked at them once.
+    private(set) var tombstones: [String: Job] = [:]
+    /// Whether each watch has delivered its first list: until then the view is partial.
+    private(set) var jobsListed = false
+    private(set) var podsListed = false
+
+    var isSynced: Bool { jobsListed && podsListed }
+    var podCount: Int { pods.count }
+    var unfinishedCount: Int { jobs.values.filter { JobOutcome.finalCondition(of: $0) == nil }.count }
+
+    /// The pods of `job` (by its uid: names are reused), oldest first.
+    func pods(of job: Job) -> [Pod] {
+        guard let uid = job.metadata.uid else { return [] }
+        return (podsByJobUID[uid] ?? []).compactMap { pods[$0] }.sorted {
+            ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name)
+        }
+    }
+
+    func pod(_ name: String) -> Pod? { pods[name] }
+
+    /// Applies a Job watch event; returns the keys to reconcile.
+    mutating func apply(_ event: WatchEvent<Job>) -> [String] {
+        switch event {
+        case .listed(let all):
+            jobsListed = true
+            let listed = Set(all.map(\.name))
+            let gone = jobs.keys.filter { !listed.contains($0) }
+            for name in gone { remove(job: name) }
+            for job in all { jobs[job.name] = job }
+            return gone + all.map(\.name)
+        case .current(let job):
+            put(job)
+            return [job.name]
+        case .deleted(let job):
+            jobs[job.name] = job
+            remove(job: job.name)
+            return [job.name]
+        }
+    }
+
+    /// Applies a Pod watch event; returns the keys (owning Jobs) to reconcile.
+    mutating func apply(_ event: WatchEvent<Pod>) -> [String] {
+        switch event {
+        case .listed(let all):
+            podsListed = true
+            let owners = Set(pods.values.compactMap(\.jobName))
+            pods = [:]
+            podsByJobUID = [:]
+            all.forEach { put($0) }
+            return Array(owners.union(all.compactMap(\.jobName)))
+        case .current(let pod):
+            put(pod)
+            return pod.jobName.map { [$0] } ?? []
+        case .deleted(let pod):
+            pods[pod.name] = nil
+            if let uid = pod.controllerUID { podsByJobUID[uid]?.remove(pod.name) }
+            if let uid = pod.controllerUID, podsByJobUID[uid]?.isEmpty == true { podsByJobUID[uid] = nil }
+            return pod.jobName.map { [$0] } ?? []
+        }
+    }
+
+    /// Records a Job as an API call returned it.
+    mutating func put(_ job: Job) {
+        jobs[job.name] = job
+    }
+
+    mutating func put(_ pod: Pod) {
+        pods[pod.name] = pod
+        if let uid = pod.controllerUID { podsByJobUID[uid, default: []].insert(pod.name) }
+    }
+
+    mutating func dropTombstone(_ name: String) {
+        tombstones[name] = nil
+    }
+
+    private mutating func remove(job name: String) {
+        guard let job = jobs.removeValue(forKey: name) else { return }
+        if job.annotations[JobMetadata.reported] == nil { tombstones[name] = job }
+    }
+}

@@ -1,0 +1,323 @@
+import Backoff
+import Foundation
+import JobRunner
+import Logging
+import Metrics
+
+/// Drives every Job of this deployment through its lifecycle, level-triggered in the manner of
+/// client-go and controller-runtime: watch events only update the cache and queue the Job's
+/// key; each reconcile asks `JobLifecycle` what to do from the cache as it now is, does it,
+/// and asks again; timers (`requeue(after:)`) bring a key back without any event, so a stale
+/// claim is taken over on time. Reconciles, log archives and timers all run as child tasks of
+/// `run()`: nothing outlives it.
+actor JobReconciler {
+    private let kubernetes: KubernetesClient
+    private let archiver: LogArchiver
+    private let replies: ReplyPublisher
+    private let board: JobBoard
+    private let settings: LifecycleSettings
+    private let archiveRetry: RetryPolicy
+    private let logger: Logger
+    private let maxConcurrentReconciles = 8
+
+    private var cache = JobCache()
+    private var queue = WorkQueue<String>()
+    /// What this worker has done for each Job it holds; dropped when the lifecycle forgets it.
+    private var records: [String: JobRecord] = [:]
+    private var archiveOrders: [ArchiveOrder] = []
+    private var reconciling = 0
+    private let wakeup = Wakeup()
+    /// Signalled whenever a reconcile ends, for `drain`.
+    private let idle = Wakeup()
+    private let epoch = ContinuousClock.now
+    private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
+
+    private struct JobRecord {
+        var archives: [String: ArchiveState] = [:]
+        var archiveRetries: [String: Retry] = [:]
+        var replied = false
+        var podsRefreshed = false
+        var firstSeen = DispatchTime.now()
+    }
+
+    private struct ArchiveOrder: Sendable {
+        var job: String
+        var pod: String
+        var bucket: String
+        var key: String
+    }
+
+    init(
+        kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, board: JobBoard, settings: LifecycleSettings,
+        archivePatience: Double, logger: Logger
+    ) {
+        self.kubernetes = kubernetes
+        self.archiver = archiver
+        self.replies = replies
+        self.board = board
+        self.settings = settings
+        self.archiveRetry = RetryPolicy(baseDelay: 1, maxDelay: 30, patience: archivePatience)
+        self.logger = logger
+    }
+
+    // MARK: - Events: they only queue keys
+
+    func handle(_ event: WatchEvent<Job>) {
+        enqueue(cache.apply(event))
+        inFlight.record(cache.unfinishedCount)
+    }
+
+    func handle(_ event: WatchEvent<Pod>) {
+        enqueue(cache.apply(event))
+    }
+
+    private func enqueue(_ keys: [String]) {
+        keys.forEach { queue.add($0) }
+        wakeup.signal()
+    }
+
+    /// What this worker keeps, for the bounded-state checks: Jobs and pods cached, Jobs with
+    /// records, keys the queue tracks.
+    var footprint: (jobs: Int, pods: Int, records: Int, queued: Int) {
+        (cache.jobs.count, cache.podCount, records.count, queue.trackedKeys)
+    }
+
+    // MARK: - The loop
+
+    /// Hands out keys and archives until cancelled. Nothing is decided until both watches
+    /// have delivered their first list.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            var armed: Double?
+            while !Task.isCancelled {
+                for order in takeArchiveOrders() {
+                    group.addTask { await self.runArchive(order) }
+                }
+                while let key = takeKey() {
+                    group.addTask { await self.reconcile(key) }
+                }
+                let now = clock()
+                if let fired = armed, fired <= now { armed = nil }
+                if let due = queue.nextDue, armed.map({ due < $0 }) ?? true {
+                    armed = due
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(max(0, due - now)))
+                        self.wakeup.signal()
+                    }
+                }
+                await wakeup.wait()
+            }
+        }
+    }
+
+    /// Returns once no reconcile runs or waits, or after `timeout` seconds. What is left
+    /// undone is safe: the Jobs stay held, and the next worker carries on.
+    func drain(timeout: Double) async {
+        await withTaskGroup { group in
+            group.addTask { try? await Task.sleep(for: .seconds(timeout)) }
+            group.addTask { await self.untilIdle() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func untilIdle() async {
+        while reconciling > 0 || queue.readyCount > 0, !Task.isCancelled {
+            await idle.wait()
+        }
+    }
+
+    private func clock() -> Double {
+        let elapsed = ContinuousClock.now - epoch
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    private func takeKey() -> String? {
+        guard cache.isSynced, reconciling < maxConcurrentReconciles, let key = queue.pop(now: clock()) else { return nil }
+        reconciling += 1
+        return key
+    }
+
+    private func takeArchiveOrders() -> [ArchiveOrder] {
+        defer { archiveOrders = [] }
+        return archiveOrders
+    }
+
+    // MARK: - Reconcile
+
+    private func facts(for key: String) -> JobFacts {
+        let job = cache.jobs[key]
+        let tombstone = job == nil ? cache.tombstones[key] : nil
+        let record = records[key]
+        return JobFacts(
+            job: job, tombstone: tombstone, pods: (job ?? tombstone).map { cache.pods(of: $0) } ?? [],
+            archives: record?.archives ?? [:], replied: record?.replied ?? false, podsRefreshed: record?.podsRefreshed ?? false,
+            now: Date())
+    }
+
+    private func reconcile(_ key: String) async {
+        defer {
+            reconciling -= 1
+            queue.done(key)
+            wakeup.signal()
+            idle.signal()
+        }
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(key)"
+        for _ in 0..<32 {
+            let facts = facts(for: key)
+            if let request = (facts.job ?? facts.tombstone)?.annotations[JobMetadata.requestID] {
+                logger[metadataKey: "request"] = "\(request)"
+            }
+            let action = JobLifecycle.decide(facts, settings)
+            logger.trace("reconcile", metadata: ["action": "\(action)"])
+            do {
+                guard try await perform(action, key: key, facts: facts, logger: logger) else { return }
+            } catch let error as KubernetesError where error.status == 404 {
+                return  // gone: its DELETED event brings the key back
+            } catch {
+                logger.warning("reconcile failed; retrying", metadata: ["action": "\(action)", "error": "\(error)"])
+                queue.addRateLimited(key, now: clock())
+                return
+            }
+        }
+        queue.addRateLimited(key, now: clock())
+    }
+
+    /// Does `action`; returns whether to decide again at once.
+    private func perform(_ action: JobLifecycle.Action, key: String, facts: JobFacts, logger: Logger) async throws -> Bool {
+        switch action {
+        case .wait:
+            queue.forgetFailures(key)
+            return false
+        case .requeue(let delay):
+            queue.forgetFailures(key)
+            queue.add(key, after: delay, now: clock())
+            return false
+        case .forget:
+            records[key] = nil
+            cache.dropTombstone(key)
+            queue.forget(key)
+            return false
+        case .archive(let pod):
+            startArchive(pod: pod, of: facts.job!)
+            return true
+        case .claim, .renewClaim:
+            let patch = JobPatch(annotations: [
+                JobMetadata.claimedBy: settings.workerID, JobMetadata.claimedAt: facts.now.formatted(.iso8601),
+            ])
+            return try await update(facts.job!, patch, logger: logger)
+        case .stopPods:
+            logger.info("job deleted while it runs: stopping its pods")
+            let patch = JobPatch.stop(
+                job: facts.job!, now: facts.now, annotations: [JobMetadata.stopRequested: facts.now.formatted(.iso8601)])
+            return try await update(facts.job!, patch, logger: logger)
+        case .refreshPods:
+            let job = facts.job!
+            let listed = try await kubernetes.list(Pod.self, labelSelector: "batch.kubernetes.io/controller-uid=\(job.metadata.uid ?? "")")
+            listed.items.forEach { cache.put($0) }
+            records[key, default: JobRecord()].podsRefreshed = true
+            return true
+        case .publish(let reply):
+            let job = (facts.job ?? facts.tombstone)!
+            try await replies.publish(
+                reply, replyTo: job.annotations[JobMetadata.replyTo], correlationID: job.annotations[JobMetadata.correlationID],
+                logger: logger)
+            records[key, default: JobRecord()].replied = true
+            record(reply, since: records[key]?.firstSeen)
+            logger.info("job reported", metadata: ["status": "\(reply.status.rawValue)", "reason": "\(reply.reason ?? "")"])
+            return true
+        case .release(let delete):
+            let job = facts.job!
+            let finished = JobOutcome.finalCondition(of: job) != nil
+            let patch = JobPatch(
+                annotations: [JobMetadata.reported: "true"],
+                finalizers: (job.metadata.finalizers ?? []).filter { $0 != JobMetadata.reportFinalizer },
+                ttlSecondsAfterFinished: finished ? 0 : nil)
+            guard try await update(job, patch, logger: logger) else { return false }
+            if delete { try await kubernetes.deleteJob(key) }
+            return !delete
+        case .delete:
+            try await kubernetes.deleteJob(key)
+            return false
+        }
+    }
+
+    /// Patches the Job at the version decided from; on a conflict reads it again (the next
+    /// decision is made from that). Returns whether to decide again at once.
+    private func update(_ job: Job, _ patch: JobPatch, logger: Logger) async throws -> Bool {
+        do {
+            cache.put(try await kubernetes.patchJob(job.name, patch, resourceVersion: job.metadata.resourceVersion))
+        } catch let error as KubernetesError where error.status == 409 {
+            logger.debug("job changed meanwhile; deciding again", metadata: ["job": "\(job.name)"])
+            cache.put(try await kubernetes.getJob(job.name))
+        }
+        return true
+    }
+
+    private func record(_ reply: Reply, since: DispatchTime?) {
+        Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", reply.status.rawValue)]).increment()
+        board.record(
+            requestID: reply.requestId, jobName: reply.jobName, k8sJob: reply.k8sJob, state: reply.status.rawValue, reason: reply.reason)
+        if let duration = reply.durationMs {
+            Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "run")]).recordMilliseconds(duration)
+        }
+        if let since { Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "finish")]).recordInterval(since: since) }
+    }
+
+    // MARK: - Archives
+
+    private func startArchive(pod: String, of job: Job) {
+        records[job.name, default: JobRecord()].archives[pod] = .running
+        let key = archiver.key(
+            job: job.name, pod: pod, requestedName: job.annotations[JobMetadata.requestedName] ?? job.name,
+            prefix: job.annotations[JobMetadata.filePrefix])
+        archiveOrders.append(ArchiveOrder(job: job.name, pod: pod, bucket: job.annotations[JobMetadata.outputBucket] ?? "", key: key))
+        wakeup.signal()
+    }
+
+    private func runArchive(_ order: ArchiveOrder) async {
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(order.job)"
+        logger[metadataKey: "pod"] = "\(order.pod)"
+        let outcome: Result<Reply.LogObject, any Error>
+        do {
+            outcome = .success(
+                try await archiver.archive(pod: order.pod, bucket: order.bucket, key: order.key) {
+                    await self.logHasEnded(pod: order.pod, job: order.job)
+                })
+        } catch {
+            outcome = .failure(error)
+        }
+        archiveEnded(order, outcome, logger: logger)
+    }
+
+    private func archiveEnded(_ order: ArchiveOrder, _ outcome: Result<Reply.LogObject, any Error>, logger: Logger) {
+        guard records[order.job]?.archives[order.pod] != nil else { return }  // forgotten meanwhile
+        switch outcome {
+        case .success(let log):
+            records[order.job]?.archives[order.pod] = .done(log)
+        case .failure(let error):
+            var retry = records[order.job]?.archiveRetries[order.pod] ?? archiveRetry.start()
+            if let delay = retry.nextDelay() {
+                logger.warning("log archive failed; will resume it", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+                records[order.job]?.archives[order.pod] = .retrying(error: "\(error)", retryAt: Date().addingTimeInterval(delay))
+            } else {
+                logger.error("log archive failed past its patience", metadata: ["error": "\(error)"])
+                let log = Reply.LogObject(pod: order.pod, key: order.key, bytes: 0, complete: false, error: "\(error)")
+                records[order.job]?.archives[order.pod] = .gaveUp(log)
+            }
+            records[order.job]?.archiveRetries[order.pod] = retry
+        }
+        enqueue([order.job])
+    }
+
+    /// Whether a pod's log can grow no more: its container ended, the pod or its Job is gone,
+    /// or its Job ended longer ago than pods are given to settle.
+    private func logHasEnded(pod name: String, job: String) -> Bool {
+        guard let pod = cache.pod(name), let job = cache.jobs[job] else { return true }
+        if pod.isTerminated { return true }
+        guard let end = JobLifecycle.ending(of: job, pods: [], now: Date(), settings: settings) else { return false }
+        return Date().timeIntervalSince(end.at) > settings.podSettleLimit
+    }
+}
