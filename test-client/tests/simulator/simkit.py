@@ -134,6 +134,9 @@ class Client:
 
     def wait_for(self, path: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20,
                  what: str = "condition") -> dict[str, Any]:
+        """Poll until `predicate` holds. An object that disappears while waiting fails at once:
+        a poll sees only some states, and one deleted soon after reaching the awaited state
+        (a Job with a short TTL) may never be seen in it. Watch for such states instead."""
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:
@@ -142,6 +145,9 @@ class Client:
                 last = r.json()
                 if predicate(last):
                     return last
+            elif r.status == 404 and last is not None:
+                raise AssertionError(f"{path} was deleted while waiting for {what}; "
+                                     f"last seen: {json.dumps(last)[:2000]}")
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what} on {path}; last: {json.dumps(last)[:2000]}")
 
@@ -160,6 +166,23 @@ class Client:
             timeout, f"condition {ctype}",
         )
         return job
+
+    def watch_until(self, path: str, stop: Callable[[dict[str, Any]], bool], timeout: float = 30) -> list[dict[str, Any]]:
+        """The events of a watch on `path` (a collection; add `resourceVersion=` to start after a
+        known write, e.g. the create's) up to the first that makes `stop` true. A watch sees every
+        state an object passes through, however briefly; a poll does not."""
+        events: list[dict[str, Any]] = []
+        sep = "&" if "?" in path else "?"
+        stream = self.stream(f"{path}{sep}watch=1&timeoutSeconds={int(timeout)}", timeout=timeout + 5)
+        try:
+            for ev in stream.events():
+                events.append(ev)
+                if stop(ev):
+                    return events
+        finally:
+            stream.close()
+        raise AssertionError(f"watch on {path} ended before the awaited event; events: "
+                             f"{[(e['type'], e['object'].get('metadata', {}).get('name')) for e in events]}")
 
     def pods_of(self, ns: str, job: str) -> list[dict[str, Any]]:
         r = self.get(f"/api/v1/namespaces/{ns}/pods?labelSelector=batch.kubernetes.io/job-name%3D{job}")

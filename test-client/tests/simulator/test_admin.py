@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import ssl
 import subprocess
@@ -67,6 +68,45 @@ def test_faults_errors_throttling_latency_and_count(client: Client, ns: str) -> 
     finally:
         client.admin("/_sim/faults/clear", {})
     assert client.get(path).status == 200
+
+
+def poll_until_ok(client: Client, path: str, timeout: float = 15) -> float:
+    """Seconds until `path` answers 200 again."""
+    start = time.monotonic()
+    while client.get(path).status != 200:
+        assert time.monotonic() - start < timeout, "the fault rule did not expire"
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_timed_fault_rules_expire_by_themselves(client: Client, ns: str) -> None:
+    path = CMS.format(ns=ns)
+    try:
+        # "seconds" from now: 503 for every matching request, then nothing.
+        start = time.monotonic()
+        rule = client.admin("/_sim/faults", {"errorStatus": 503, "errorRate": 1.0, "pathContains": ns, "seconds": 1.5})
+        assert rule["fault"]["expiresAt"].endswith("Z")
+        assert client.get(path).status == 503
+        assert any(f["pathContains"] == ns for f in client.admin("/_sim/faults")["faults"])
+        poll_until_ok(client, path)
+        assert time.monotonic() - start >= 1.5
+        assert not any(f["pathContains"] == ns for f in client.admin("/_sim/faults")["faults"])
+
+        # "until" a moment (RFC 3339 or epoch seconds): throttling with Retry-After, then nothing.
+        until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+        client.admin("/_sim/faults", {"throttleRate": 1.0, "retryAfterSeconds": 1, "pathContains": ns,
+                                      "until": until.strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+        assert client.get(path).status == 429
+        poll_until_ok(client, path)
+        assert time.time() >= until.timestamp()
+        client.admin("/_sim/faults", {"errorStatus": 500, "pathContains": ns, "until": time.time() + 1})
+        assert client.get(path).status == 500
+        poll_until_ok(client, path)
+
+        r = client.post("/_sim/faults", {"errorStatus": 500, "seconds": "soon"})
+        assert r.status == 400 and "bad fault rule" in r.json()["error"]
+    finally:
+        client.admin("/_sim/faults/clear", {})
 
 
 def test_bearer_token(sim_factory: Callable[..., SimProcess]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -37,6 +38,22 @@ spec:
       - name: main
         image: busybox
         command: ["sh", "-c", "echo hello from kubectl; echo second line"]
+"""
+
+HELD_JOB_YAML = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: held
+  finalizers: ["cloud-worker.io/report"]
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        command: ["sh", "-c", "sleep 60"]
 """
 
 CM_YAML = """\
@@ -131,3 +148,29 @@ def test_kubectl_apply_and_strict_validation(kubectl) -> None:  # type: ignore[n
     bad.write_text(JOB_YAML.replace("backoffLimit: 1", "backoffLimit: 1\n  bogusField: 2").replace("name: kc", "name: bad"))
     err = kubectl_stderr(kubectl, "create", "-f", str(bad))
     assert 'unknown field "spec.bogusField"' in err
+
+
+@pytest.mark.parametrize("patch", [
+    ["--type=json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]'],
+    ["--type=merge", "-p", '{"metadata":{"finalizers":null}}'],
+], ids=["json-patch", "merge-patch"])
+def test_kubectl_delete_leaves_a_held_job_terminating_until_patched(kubectl, patch: list[str]) -> None:  # type: ignore[no-untyped-def]
+    job_file = kubectl.tmp / "held.yaml"
+    job_file.write_text(HELD_JOB_YAML)
+    kubectl("create", "-f", str(job_file))
+    kubectl("wait", "--for=jsonpath={.status.ready}=1", "job/held", "--timeout=30s")
+    assert kubectl("delete", "job", "held", "--wait=false").startswith('job.batch "held" deleted')
+
+    job = json.loads(kubectl("get", "job", "held", "-o", "json"))
+    assert job["metadata"]["deletionTimestamp"] and job["metadata"]["finalizers"] == ["cloud-worker.io/report"]
+    assert kubectl("get", "job", "held", "--no-headers").split()[1] == "Terminating"
+    pods = json.loads(kubectl("get", "pods", "-l", "job-name=held", "-o", "json"))["items"]
+    assert len(pods) == 1 and pods[0]["status"]["phase"] == "Running"
+    assert "deletionTimestamp" not in pods[0]["metadata"]
+
+    kubectl("patch", "job", "held", *patch)
+    kubectl("wait", "--for=delete", "job/held", "--timeout=30s")
+    deadline = time.monotonic() + 20
+    while kubectl("get", "pods", "-l", "job-name=held", "-o", "name").strip() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert kubectl("get", "pods", "-l", "job-name=held", "-o", "name").strip() == ""
