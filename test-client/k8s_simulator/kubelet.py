@@ -56,6 +56,7 @@ class PodWorker:
         self.uid = uid
         self.kill = threading.Event()  # deletion requested
         self.gone = threading.Event()  # the pod object no longer exists
+        self.finished = threading.Event()  # the lifecycle is over (nothing runs any more)
         self.proc: subprocess.Popen[bytes] | None = None
         self.dir = kubelet.state_dir / "pods" / f"{namespace}_{name}_{uid[:8]}"
         self.sandbox = self.dir / "sandbox"
@@ -118,10 +119,6 @@ class PodWorker:
     def start(self) -> None:
         self.thread.start()
 
-    @property
-    def alive(self) -> bool:
-        return self.thread.is_alive()
-
     def _run(self) -> None:
         try:
             self._lifecycle()
@@ -130,6 +127,7 @@ class PodWorker:
         finally:
             # The kubelet looks at the pod again: one that is being deleted and was not
             # finalised here (the lifecycle failed) is finalised there.
+            self.finished.set()
             self.kubelet.queue.add((PODS.key, self.namespace, self.name))
 
     def _lifecycle(self) -> None:
@@ -464,7 +462,7 @@ class Kubelet(Controller):
                 self.workers[(ns, name)] = worker
             worker.start()
         if md.get("deletionTimestamp"):
-            if worker is not None and worker.alive:
+            if worker is not None and not worker.finished.is_set():
                 worker.kill.set()
             elif md.get("deletionGracePeriodSeconds"):
                 # Nothing runs for it here (any more): the kubelet's final delete, grace 0.

@@ -11,7 +11,7 @@ import queue
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 from . import errors
 from .resources import NAMESPACES, Resource
@@ -128,10 +128,6 @@ class Store:
     def dependents_of(self, uid: str) -> list[tuple[str, str, str]]:
         with self.lock:
             return sorted(self.dependents.get(uid, set()))
-
-    def exists_uid(self, uid: str) -> bool:
-        with self.lock:
-            return uid in self.uids
 
     def locate(self, uid: str) -> tuple[str, str, str] | None:
         """(Resource.key, namespace, name) of the object with this uid, if it exists."""
@@ -350,7 +346,3 @@ class Store:
         """Internal controllers: called under the store lock, must only enqueue work."""
         with self.lock:
             self.listeners.append(listener)
-
-    def namespaces_in_use(self) -> Iterable[str]:
-        with self.lock:
-            return [k[1] for k in self.objects.get(NAMESPACES.key, {})]
