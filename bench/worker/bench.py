@@ -51,7 +51,8 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--in-flight", type=int, help="Jobs held in flight for the quiet CPU figure")
     parser.add_argument("--followed", type=int, help="pods logging a line a second, followed by cloud-worker")
     parser.add_argument("--window", type=float, help="seconds each steady state is measured over")
-    parser.add_argument("--ramp-timeout", type=int, default=300, help="seconds for the followed pods to start")
+    parser.add_argument("--ramp-timeout", type=int, default=150,
+                        help="seconds for the followed pods to start, and for their replies once stopped")
     options = parser.parse_args()
     for name, value in SIZES["quick" if options.quick else "full"].items():
         if getattr(options, name) is None:
@@ -60,10 +61,13 @@ def parse_options() -> argparse.Namespace:
     return options
 
 
-def measure(make: Callable[[Path], Subject], state: Path, options: argparse.Namespace) -> scenarios.Results:
-    subject = make(state)
+def measure(make: Callable[[Path], Subject], steps: list[tuple[str, scenarios.Step]], label: str,
+            options: argparse.Namespace) -> scenarios.Results:
+    subject = make(options.state / label.replace(", ", "-").replace(" ", "-"))
     try:
-        return scenarios.run(subject, options)
+        return scenarios.run(subject, options, steps, label)
+    except TimeoutError as error:
+        raise SystemExit(str(error)) from error
     finally:
         subject.stop()
 
@@ -79,19 +83,23 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
-    worker = measure(lambda state: CloudWorker(state, options.binary), options.state / "cloud-worker", options)
-    peer = measure(PeerWorker, options.state / "peer", options)
+    def cloud_worker(state: Path) -> Subject:
+        return CloudWorker(state, options.binary)
+
+    worker = measure(cloud_worker, scenarios.MAIN, "cloud-worker", options)
+    peer = measure(PeerWorker, scenarios.MAIN, "peer", options)
+    followed = measure(cloud_worker, scenarios.FOLLOWED, "cloud-worker, followed pods", options)
     load = (load_before, os.getloadavg()[0])
 
     title = (f"cloud-worker vs Python peer, {started:%Y-%m-%d %H:%M} UTC, {options.cpus} cores, "
              f"load {load[0]:.1f}→{load[1]:.1f}" + (", --quick" if options.quick else ""))
     text = "\n".join([
         title, f"binary {options.binary}; logs in {options.state}; {time.monotonic() - clock:.0f} s", "",
-        report.render(report.rows(worker, peer), report.notes(worker, peer, options, load)),
+        report.render(report.rows(worker, peer, followed), report.notes((worker, peer, followed), options, load)),
     ])
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.with_suffix(".txt").write_text(text)
-    plot.draw(worker, peer, options.out, title)
+    plot.draw(worker, peer, followed, options.out, title)
     print(text + f"\nwrote {options.out} and {options.out.with_suffix('.txt')}")
 
 

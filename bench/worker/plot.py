@@ -18,18 +18,19 @@ TARGET_STYLE = {"color": "grey", "linestyle": ":", "linewidth": 1}
 LABEL_SIZE = 8
 
 
-def draw(worker: Results, peer: Results, path: Path, title: str) -> None:
+def draw(worker: Results, peer: Results, followed: Results, path: Path, title: str) -> None:
     figure = plt.figure(figsize=(13, 10))
     top, bottom = figure.add_gridspec(2, 1, height_ratios=(1, 1.25), hspace=0.42)
     charts = top.subgridspec(1, 2, wspace=0.25)
-    run = bottom.subgridspec(2, 1, height_ratios=(1, 0.2), hspace=0.08)
+    run = bottom.subgridspec(2, 1, height_ratios=(1, 0.27), hspace=0.08)
     figure.suptitle(title, fontsize=10)
     both = (worker, peer)
     latency_cdf(figure.add_subplot(charts[0]), both)
     cpu_per_job(figure.add_subplot(charts[1]), both)
     memory = figure.add_subplot(run[0])
-    rss_over_run(memory, both)
-    phase_timeline(figure.add_subplot(run[1], sharex=memory), both)
+    runs = (worker, followed, peer)
+    rss_over_run(memory, runs)
+    phase_timeline(figure.add_subplot(run[1], sharex=memory), runs)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
@@ -79,30 +80,36 @@ def cpu_per_job(axes: Axes, both: tuple[Results, ...]) -> None:
     axes.grid(alpha=0.3, axis="y")
 
 
-def rss_over_run(axes: Axes, both: tuple[Results, ...]) -> None:
-    for results in both:
-        axes.plot(results.trace.times, results.trace.rss, color=COLOURS[results.name], label=results.name)
+def line_style(results: Results) -> str:
+    """Solid for a worker's main run, dashed for its other runs."""
+    return "-" if results.label == results.name else "--"
+
+
+def rss_over_run(axes: Axes, runs: tuple[Results, ...]) -> None:
+    for results in runs:
+        axes.plot(results.trace.times, results.trace.rss, color=COLOURS[results.name], linestyle=line_style(results),
+                  label=results.label)
     target_line(axes, 25, "idle target 25 MB", horizontal=True)
     target_line(axes, 80, "followed-pods target 80 MB", horizontal=True)
-    axes.set(title="RSS over the run (each worker's own run; scenarios below)", ylabel="RSS (MB)", ylim=(0, None))
+    axes.set(title="RSS over each run (scenarios below)", ylabel="RSS (MB)", ylim=(0, None))
     axes.tick_params(labelbottom=False)
     axes.legend(fontsize=LABEL_SIZE, loc="upper left")
     axes.grid(alpha=0.3)
 
 
-def phase_timeline(axes: Axes, both: tuple[Results, ...]) -> None:
-    """One bar per worker, a colour per scenario, so the RSS curve above can be read against
+def phase_timeline(axes: Axes, runs: tuple[Results, ...]) -> None:
+    """One bar per run, a colour per scenario, so the RSS curves above can be read against
     what each worker was doing."""
     palette = plt.get_cmap("Set2")
     colours: dict[str, tuple[float, ...]] = {}
-    for row, results in enumerate(both):
+    for row, results in enumerate(runs):
         phases = results.trace.phases
         end = results.trace.times[-1] if results.trace.times else phases[-1][0]
         for (start, name), (stop, _) in zip(phases, phases[1:] + [(end, "")]):
             first = name not in colours
             colour = colours.setdefault(name, palette(len(colours)))
             axes.barh(row, stop - start, left=start, color=colour, edgecolor="white", label=name if first else None)
-    axes.set_yticks(range(len(both)), [results.name for results in both], fontsize=LABEL_SIZE)
+    axes.set_yticks(range(len(runs)), [results.label for results in runs], fontsize=LABEL_SIZE)
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the worker started")
     axes.legend(fontsize=LABEL_SIZE, loc="upper center", bbox_to_anchor=(0.5, -0.9), ncols=len(colours))

@@ -54,10 +54,16 @@ def count(n: int, target_n: int) -> str:
     return f"{n:,}" if n == target_n else f"{n:,} (target: {target_n:,})"
 
 
-def rows(worker: Results, peer: Results) -> list[Row]:
-    followed = worker.followed
-    window, peer_window = worker.in_flight_window, peer.in_flight_window
-    assert window is not None and peer_window is not None
+def replies(figure: str, worker: Results, peer: Results | None) -> Row:
+    everything = (worker,) if peer is None else (worker, peer)
+    return Row(figure, f"{worker.replies_good}/{worker.replies}",
+               NO_FOLLOW if peer is None else f"{peer.replies_good}/{peer.replies}", "", "all",
+               verdict(all(results.replies_good == results.replies for results in everything)))
+
+
+def rows(worker: Results, peer: Results, followed_run: Results) -> list[Row]:
+    followed, window, peer_window = followed_run.followed, worker.in_flight_window, peer.in_flight_window
+    assert followed is not None and window is not None and peer_window is not None
     table = [
         measured("start to consuming", "ms", 0, worker.startup_ms, peer.startup_ms, "≤ 100 ms",
                  lambda w, p: w <= 100),
@@ -71,25 +77,19 @@ def rows(worker: Results, peer: Results) -> list[Row]:
         measured(f"API requests per job, logging {worker.long_seconds} s", "", 2, worker.requests_per_long_job,
                  peer.requests_per_long_job, "≤ 4, not above short",
                  lambda w, p: w <= 4 and w <= worker.requests_per_short_job + 0.05),
-        Row("replies succeeded, logs archived", f"{worker.replies_good}/{worker.replies}",
-            f"{peer.replies_good}/{peer.replies}", "", "all",
-            verdict(worker.replies_good == worker.replies and peer.replies_good == peer.replies)),
+        replies("replies succeeded, logs archived", worker, peer),
         measured(f"dispatch p50 ({worker.dispatch_rate:.0f} req/s, {len(worker.dispatch_ms)} requests)", "ms", 2,
                  worker.dispatch_p50, peer.dispatch_p50, "≤ 3 ms, ≤ peer", lambda w, p: w <= 3 and w <= p),
         measured("dispatch p99", "ms", 2, worker.percentile(0.99), peer.percentile(0.99),
                  "≤ 10 ms, ≤ peer", lambda w, p: w <= 10 and w <= p),
-    ]
-    if followed is not None:
-        table += [
-            Row(f"{count(followed.pods, 1000)} followed pods: RSS", f"{followed.rss_mb:.1f} MB", NO_FOLLOW, "",
-                "≤ 80 MB", verdict(followed.rss_mb <= 80)),
-            Row("  threads", str(followed.threads), NO_FOLLOW, "", "≤ 8", verdict(followed.threads <= 8)),
-            Row("  CPU", f"{followed.window.worker_ms_per_s / 10:.1f} % core", NO_FOLLOW, "", "≤ 10 % of a core",
-                verdict(followed.window.worker_ms_per_s <= 100)),
-            Row("  its simulator's CPU", f"{followed.window.simulator_ms_per_s / 10:.0f} % core", NO_FOLLOW, "",
-                "(the simulator's)", ""),
-        ]
-    table += [
+        Row(f"{count(followed.pods, 1000)} pods logging, {followed.streams:,} followed: RSS",
+            f"{followed.rss_mb:.1f} MB", NO_FOLLOW, "", "≤ 80 MB", verdict(followed.rss_mb <= 80)),
+        Row("  threads", str(followed.threads), NO_FOLLOW, "", "≤ 8", verdict(followed.threads <= 8)),
+        Row("  CPU", f"{followed.window.worker_ms_per_s / 10:.1f} % core", NO_FOLLOW, "", "≤ 10 % of a core",
+            verdict(followed.window.worker_ms_per_s <= 100)),
+        Row("  its simulator's CPU", f"{followed.window.simulator_ms_per_s / 10:.0f} % core", NO_FOLLOW, "",
+            "(the simulator's)", ""),
+        replies("  replies succeeded, logs archived", followed_run, None),
         measured(f"{count(worker.in_flight, 1000)} quiet Jobs in flight: CPU", "ms/s", 2,
                  window.worker_ms_per_s, peer_window.worker_ms_per_s, "≤ 1 ms/s", lambda w, p: w <= 1),
         measured("  its simulator's CPU", "ms/s", 0, window.simulator_ms_per_s, peer_window.simulator_ms_per_s,
@@ -101,24 +101,29 @@ def rows(worker: Results, peer: Results) -> list[Row]:
     return table
 
 
-def notes(worker: Results, peer: Results, options: argparse.Namespace, load: tuple[float, float]) -> list[str]:
+def notes(runs: tuple[Results, ...], options: argparse.Namespace, load: tuple[float, float]) -> list[str]:
     lines = [f"load average (1 min) {load[0]:.2f} before the run, {load[1]:.2f} after, on "
              f"{options.cpus} cores: other work on the machine shows in every figure."]
     if options.quick:
         lines.append("--quick: fewer jobs and pods than the targets name; the figures are indicative only.")
-    for results in (worker, peer):
+    for results in runs:
         shares = {"dispatch": results.dispatch_simulator_share}
         if results.followed is not None:
-            shares["followed pods"] = results.followed.window.simulator_ms_per_s / 1000
+            shares = {"followed pods": results.followed.window.simulator_ms_per_s / 1000}
+            if results.followed.streams < results.followed.pods:
+                lines.append(f"{results.label}: {results.followed.streams:,} of {results.followed.pods:,} logs "
+                             f"followed after {options.ramp_timeout} s; the figures are for those.")
+        elif not results.in_flight_unchanged:
+            lines.append(f"{results.label}: objects changed during the in-flight window (not a quiet state).")
         for what, share in shares.items():
             if share >= SIMULATOR_LIMIT:
-                lines.append(f"{results.name}'s simulator used {share:.0%} of a core during {what}: the "
+                lines.append(f"{results.label}: its simulator used {share:.0%} of a core during {what}; the "
                              "simulator, not the worker, limits that figure.")
-        if not results.in_flight_unchanged:
-            lines.append(f"{results.name}: objects changed during the in-flight window (not a quiet state).")
-        if results.bad_reply is not None:
-            lines.append(f"{results.name}: {results.replies - results.replies_good} replies not succeeded with "
-                         f"every log archived, e.g. {json.dumps(results.bad_reply)[:600]}")
+        if results.replies_good < results.replies:
+            example = f", e.g. {json.dumps(results.bad_reply)[:600]}" if results.bad_reply else ""
+            lines.append(f"{results.label}: {results.replies - results.replies_good} of {results.replies} replies "
+                         f"not succeeded with every log archived ({results.replies - results.replies_arrived} "
+                         f"did not come){example}")
     return lines
 
 

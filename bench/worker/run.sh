@@ -5,10 +5,13 @@
 # Usage: bench/worker/run.sh [--quick] [bench.py options]   (scripts/services.sh start first)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+# shellcheck source=../../scripts/common.sh
+source "$here/../../scripts/common.sh"  # PYTHON: the project's Python, with pika, boto3, kubernetes
+"$PYTHON" -c "import matplotlib" 2>/dev/null ||
+    die "matplotlib is missing for $PYTHON: $PYTHON -m pip install matplotlib"
 binary="${CLOUD_WORKER_BIN:-}"
 if [[ -z "$binary" ]]; then
-    swift build -c release --package-path "$root" --product cloud-worker >/dev/null
-    binary="$root/.build/release/cloud-worker"
+    swift build -c release --package-path "$REPO_ROOT" --product cloud-worker >/dev/null
+    binary="$REPO_ROOT/.build/release/cloud-worker"
 fi
-exec python3 "$here/bench.py" "$binary" "$@"
+exec "$PYTHON" "$here/bench.py" "$binary" "$@"
