@@ -38,14 +38,24 @@ struct LogArchiver: Sendable {
         let follower = PodLogFollower(
             client: kubernetes, pod: pod, from: marker?.position, positionIsAtCut: marker?.atCut ?? false, hasTerminated: hasEnded)
         defer { follower.cancel() }
+        var afterCut = false
         while let piece = try await follower.next() {
             switch piece {
             case .lines(let lines):
                 try await upload.append(lines, marker: Self.encode(Marker(position: follower.position, atCut: false)))
+                if afterCut {
+                    // Saved again once the new file has shown its first lines: a restart then
+                    // expects to see them again, and can tell if the kubelet rotated meanwhile.
+                    afterCut = false
+                    try await upload.checkpoint(marker: Self.encode(Marker(position: follower.position, atCut: false)))
+                }
             case .cut:
                 // The kubelet rotated the file (or the stream broke): save what is held, so that a
                 // restart finds it even once the rotated file is gone.
-                if upload.size > 0 { try await upload.checkpoint(marker: Self.encode(Marker(position: follower.position, atCut: true))) }
+                if upload.size > 0 {
+                    try await upload.checkpoint(marker: Self.encode(Marker(position: follower.position, atCut: true)))
+                    afterCut = true
+                }
             }
         }
         let size = try await upload.finish()

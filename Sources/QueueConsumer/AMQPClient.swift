@@ -187,8 +187,15 @@ final class ConnectionLoop: @unchecked Sendable {
             logger.info("AMQP connected", metadata: ["url": "\(configuration.url)", "queue": "\(configuration.topology.requestQueue)"])
             started?.resume()
             started = nil
-            // Publishes the old channel never confirmed go out again on the new one.
-            unsent = tracker.reset() + unsent
+            // Publishes the old channel never confirmed go out again on the new one. The broker
+            // may have stored one whose confirm was lost: its consumers then see it twice.
+            let unconfirmed = tracker.reset()
+            for id in unconfirmed {
+                logger.warning(
+                    "publish not confirmed before the connection was lost; sending it again",
+                    metadata: ["correlationId": "\(publishes[id]?.message.properties.correlationID ?? "")"])
+            }
+            unsent = unconfirmed + unsent
             do {
                 try serve(connection)
             } catch {

@@ -207,12 +207,14 @@ actor JobReconciler {
             let patch = JobPatch(annotations: [
                 JobMetadata.claimedBy: settings.workerID, JobMetadata.claimedAt: facts.now.formatted(.iso8601),
             ])
-            return try await update(facts.job!, patch, logger: logger)
+            try await update(facts.job!, patch, logger: logger)
+            return true
         case .stopPods:
             logger.info("job deleted while it runs: stopping its pods")
             let patch = JobPatch.stop(
                 job: facts.job!, now: facts.now, annotations: [JobMetadata.stopRequested: facts.now.formatted(.iso8601)])
-            return try await update(facts.job!, patch, logger: logger)
+            try await update(facts.job!, patch, logger: logger)
+            return true
         case .refreshPods:
             let job = facts.job!
             let listed = try await kubernetes.list(Pod.self, labelSelector: "batch.kubernetes.io/controller-uid=\(job.metadata.uid ?? "")")
@@ -235,8 +237,9 @@ actor JobReconciler {
                 annotations: [JobMetadata.reported: "true"],
                 finalizers: (job.metadata.finalizers ?? []).filter { $0 != JobMetadata.reportFinalizer },
                 ttlSecondsAfterFinished: finished ? 0 : nil)
-            guard try await update(job, patch, logger: logger) else { return false }
+            guard try await update(job, patch, logger: logger) else { return true }
             if delete { try await kubernetes.deleteJob(key) }
+            logger.info("job released")
             return !delete
         case .delete:
             try await kubernetes.deleteJob(key)
@@ -244,16 +247,18 @@ actor JobReconciler {
         }
     }
 
-    /// Patches the Job at the version decided from; on a conflict reads it again (the next
-    /// decision is made from that). Returns whether to decide again at once.
+    /// Patches the Job at the version decided from; on a conflict reads it again, for the
+    /// next decision to be made from that. Returns whether the patch was applied.
+    @discardableResult
     private func update(_ job: Job, _ patch: JobPatch, logger: Logger) async throws -> Bool {
         do {
             cache.put(try await kubernetes.patchJob(job.name, patch, resourceVersion: job.metadata.resourceVersion))
+            return true
         } catch let error as KubernetesError where error.status == 409 {
             logger.debug("job changed meanwhile; deciding again", metadata: ["job": "\(job.name)"])
             cache.put(try await kubernetes.getJob(job.name))
+            return false
         }
-        return true
     }
 
     private func record(_ reply: Reply, since: DispatchTime?) {
