@@ -19,6 +19,7 @@ DEFAULT_S3_ACCESS_KEY_ID = "CWTESTACCESSKEY"
 DEFAULT_S3_SECRET_ACCESS_KEY = "cwTestSecretKey0123456789abcdefghijklmn"
 DEFAULT_S3_REGION = "us-east-1"
 DEFAULT_KUBE_SERVER = "http://127.0.0.1:8001"
+DEFAULT_STATUS_URL = "http://127.0.0.1:8080"
 DEFAULT_REQUEST_EXCHANGE = "cloud-worker"
 DEFAULT_REQUEST_QUEUE = "cloud-worker.requests"
 DEFAULT_REPLY_QUEUE = "cloud-worker.replies"
@@ -38,6 +39,7 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     ),
     "s3_region": ("S3_REGION", "CLOUD_WORKER_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
     "kube_server": ("KUBE_SERVER", "CLOUD_WORKER_KUBE_SERVER"),
+    "status_url": ("CLOUD_WORKER_STATUS_URL",),
     "request_exchange": ("CLOUD_WORKER_REQUEST_EXCHANGE",),
     "request_queue": ("CLOUD_WORKER_REQUEST_QUEUE",),
     "request_routing_key": ("CLOUD_WORKER_REQUEST_ROUTING_KEY",),
@@ -57,6 +59,8 @@ class ClientConfig:
     s3_secret_access_key: str = DEFAULT_S3_SECRET_ACCESS_KEY
     s3_region: str = DEFAULT_S3_REGION
     kube_server: str = DEFAULT_KUBE_SERVER
+    # The worker's status server (its /api/jobs), for `status`, `logs` and submit's progress.
+    status_url: str = DEFAULT_STATUS_URL
     request_exchange: str = DEFAULT_REQUEST_EXCHANGE
     request_queue: str = DEFAULT_REQUEST_QUEUE
     # None: the same as the request queue (the worker's default binding).
@@ -69,16 +73,20 @@ class ClientConfig:
     def routing_key(self) -> str:
         return self.request_routing_key or self.request_queue
 
+    @staticmethod
+    def source(field: str, environ: Mapping[str, str] | None = None) -> str | None:
+        """The environment variable a setting comes from (None: the default)."""
+        env = os.environ if environ is None else environ
+        return next((name for name in ENV_NAMES[field] if env.get(name)), None)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientConfig:
         env = os.environ if environ is None else environ
         values: dict[str, str] = {}
-        for field, names in ENV_NAMES.items():
-            for name in names:
-                value = env.get(name)
-                if value:
-                    values[field] = value
-                    break
+        for field in ENV_NAMES:
+            name = cls.source(field, env)
+            if name is not None:
+                values[field] = env[name]
         return cls(**values)
 
     def with_overrides(self, **overrides: str | None) -> ClientConfig:
@@ -88,7 +96,7 @@ class ClientConfig:
     def redacted(self) -> dict[str, str | None]:
         """The settings, with the secret hidden, for diagnostics."""
         return {
-            "amqp_url": _redact_url(self.amqp_url),
+            "amqp_url": redact_url(self.amqp_url),
             "s3_endpoint": self.s3_endpoint,
             "s3_access_key_id": self.s3_access_key_id,
             "s3_secret_access_key": "***",
@@ -100,7 +108,8 @@ class ClientConfig:
         }
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url

@@ -177,6 +177,20 @@ class RpcClient:
         probe.close()
         return True
 
+    def queue_consumers(self, queue: str) -> int | None:
+        """How many consumers ``queue`` has (a passive declare on a throwaway channel); None
+        when the queue does not exist."""
+        probe = self.connection.channel()
+        try:
+            declared = probe.queue_declare(queue=queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 404:
+                return None
+            raise
+        probe.close()
+        consumers: int = declared.method.consumer_count
+        return consumers
+
     def declare_request_topology(self) -> None:
         """Declare the request exchange (direct, durable), the request queue (durable, no
         arguments) and their binding, as MSTC producers do, so a request published before
@@ -353,3 +367,18 @@ class RpcClient:
         """Publish ``request`` and wait for its reply."""
         published = self.publish(request, **publish_options)
         return self.wait_for_reply(published.correlation_id, timeout, progress)
+
+
+def connect(config: ClientConfig, *, reply_queue: str | None = None, declare: bool = False) -> RpcClient:
+    """An RpcClient for CONFIG; with DECLARE, the request exchange, queue and binding declared."""
+    try:
+        client = RpcClient(config, reply_queue=reply_queue)
+    except pika.exceptions.AMQPError as exc:
+        raise RpcError(f"setting up the reply queue failed: {exc!r}") from exc
+    if declare:
+        try:
+            client.declare_request_topology()
+        except pika.exceptions.AMQPError as exc:
+            client.close()
+            raise RpcError(f"declaring the request exchange and queue failed: {exc!r}") from exc
+    return client

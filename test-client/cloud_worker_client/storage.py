@@ -7,10 +7,11 @@ have no per-bucket DNS names; SigV4 because that is what the worker and AWS use.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterator
+from datetime import datetime
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -51,6 +52,18 @@ def make_s3_client(
 class StoredObject:
     key: str
     size: int
+    modified: datetime | None = None
+
+
+class TransferProgress(Protocol):
+    """Told how a folder transfer goes (progress.Transfer shows it on a terminal)."""
+
+    def begin(self, files: int, total_bytes: int) -> None: ...
+
+    def advance(self, transferred: int) -> None:
+        """TRANSFERRED more bytes; boto3 calls it from its transfer threads."""
+
+    def file_done(self) -> None: ...
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -104,7 +117,7 @@ class Storage:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                yield StoredObject(key=item["Key"], size=int(item["Size"]))
+                yield StoredObject(key=item["Key"], size=int(item["Size"]), modified=item.get("LastModified"))
 
     def put_text(
         self, bucket: str, key: str, text: str, content_type: str = "text/plain; charset=utf-8"
@@ -127,7 +140,9 @@ class Storage:
 
     # -- folders
 
-    def upload_dir(self, bucket: str, folder: str | Path, prefix: str = "") -> list[str]:
+    def upload_dir(
+        self, bucket: str, folder: str | Path, prefix: str = "", progress: TransferProgress | None = None
+    ) -> list[str]:
         """Upload every file under ``folder`` to ``bucket`` as ``prefix`` + relative path.
 
         Returns the keys written, sorted. Hidden files and folders (``.name``) are skipped.
@@ -135,19 +150,25 @@ class Storage:
         root = Path(folder)
         if not root.is_dir():
             raise NotADirectoryError(f"input folder {root} does not exist or is not a folder")
+        files = [
+            path for path in sorted(root.rglob("*"))
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts)
+        ]
+        if progress is not None:
+            progress.begin(len(files), sum(path.stat().st_size for path in files))
         keys: list[str] = []
-        for path in sorted(root.rglob("*")):
-            relative = path.relative_to(root)
-            if not path.is_file() or any(part.startswith(".") for part in relative.parts):
-                continue
-            key = join_key(prefix, relative.as_posix())
+        for path in files:
+            key = join_key(prefix, path.relative_to(root).as_posix())
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             if content_type.startswith("text/"):
                 content_type += "; charset=utf-8"
             self.client.upload_file(
-                str(path), bucket, key, ExtraArgs={"ContentType": content_type}
+                str(path), bucket, key, ExtraArgs={"ContentType": content_type},
+                Callback=progress.advance if progress is not None else None,
             )
             keys.append(key)
+            if progress is not None:
+                progress.file_done()
         return keys
 
     def download_prefix(
@@ -157,21 +178,41 @@ class Storage:
         folder: str | Path,
         *,
         exclude: set[str] | frozenset[str] = frozenset(),
+        progress: TransferProgress | None = None,
     ) -> list[Path]:
-        """Download every object under ``prefix`` into ``folder``, keeping the key layout.
+        """Download every object under ``prefix`` into ``folder``, keeping the key layout
+        below the prefix.
 
         Keys in ``exclude`` are skipped. Returns the files written, in key order.
         """
-        root = Path(folder)
+        objects = [obj for obj in self.list_objects(bucket, prefix) if obj.key not in exclude]
+        return self.download_objects(bucket, objects, folder, prefix=prefix, progress=progress)
+
+    def download_objects(
+        self,
+        bucket: str,
+        objects: Iterable[StoredObject],
+        folder: str | Path,
+        *,
+        prefix: str = "",
+        progress: TransferProgress | None = None,
+    ) -> list[Path]:
+        """Download OBJECTS into ``folder``, each at its key less ``prefix``; folder markers
+        (keys ending in '/') are skipped. Returns the files written."""
+        wanted = [obj for obj in objects if not obj.key.endswith("/")]
+        if progress is not None:
+            progress.begin(len(wanted), sum(obj.size for obj in wanted))
         written: list[Path] = []
-        for obj in self.list_objects(bucket, prefix):
-            if obj.key in exclude or obj.key.endswith("/"):
-                continue
+        for obj in wanted:
             relative = obj.key[len(prefix) :].lstrip("/") if prefix else obj.key
-            target = safe_join(root, relative)
+            target = safe_join(Path(folder), relative)
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.client.download_file(bucket, obj.key, str(target))
+            self.client.download_file(
+                bucket, obj.key, str(target), Callback=progress.advance if progress is not None else None
+            )
             written.append(target)
+            if progress is not None:
+                progress.file_done()
         return written
 
 
