@@ -137,8 +137,12 @@ import Testing
     @Test func theHolderRenewsItsClaimWhileASlowArchiveRuns() {
         let job = Self.job(complete: 10, succeeded: 1)
         let running = ["test-job-1-a": ArchiveState.running]
-        #expect(Self.decide(Self.facts(job, pods: [Self.pod(.succeeded)], archives: running, now: 20)) == .wait)
+        // Its timer is set for the renewal, halfway to the claim going stale (end + 30 s).
+        #expect(Self.decide(Self.facts(job, pods: [Self.pod(.succeeded)], archives: running, now: 20)) == .requeue(after: 20))
         #expect(Self.decide(Self.facts(job, pods: [Self.pod(.succeeded)], archives: running, now: 45)) == .renewClaim)
+        // Nor does it publish on a claim that old: it renews first.
+        let done = ["test-job-1-a": ArchiveState.done(Self.log())]
+        #expect(Self.decide(Self.facts(job, pods: [Self.pod(.succeeded)], archives: done, now: 45)) == .renewClaim)
     }
 
     // MARK: - Deletion, cancellation
@@ -202,7 +206,7 @@ import Testing
     @Test func aPodDeletedMidArchiveIsStillWaitedForAndReported() {
         let job = Self.job(failed: (6, "BackoffLimitExceeded"), failedPods: 1)
         let running = ["test-job-1-a": ArchiveState.running]
-        #expect(Self.decide(Self.facts(job, pods: [], archives: running, now: 7)) == .wait)
+        #expect(Self.decide(Self.facts(job, pods: [], archives: running, now: 7)) == .requeue(after: 29))
         let done = ["test-job-1-a": ArchiveState.done(Self.log(complete: false))]
         guard case .publish(let reply) = Self.decide(Self.facts(job, pods: [], archives: done, now: 8)) else {
             Issue.record("expected a reply")
@@ -227,7 +231,7 @@ import Testing
     }
 
     @Test func aPodTheJobCountsButNobodyHasSeenIsListedThenTakenAsGone() {
-        let job = Self.job(complete: 1, succeeded: 2)
+        let job = Self.job(claimedAt: 38, complete: 1, succeeded: 2)
         let one = [Self.pod(.succeeded)]
         let done = ["test-job-1-a": ArchiveState.done(Self.log())]
         #expect(Self.decide(Self.facts(job, pods: one, archives: done, now: 3)) == .refreshPods)
@@ -261,7 +265,8 @@ import Testing
         #expect(Self.decide(Self.facts(job, pods: pods, archives: retrying, now: 10)) == .requeue(after: 2))
         #expect(Self.decide(Self.facts(job, pods: pods, archives: retrying, now: 12)) == .archive(pod: "test-job-1-a"))
         let gaveUp = ["test-job-1-a": ArchiveState.gaveUp(Self.log(complete: false))]
-        guard case .publish(let reply) = Self.decide(Self.facts(job, pods: pods, archives: gaveUp, now: 700)) else {
+        let renewed = Self.job(claimedAt: 690, complete: 5, succeeded: 1)
+        guard case .publish(let reply) = Self.decide(Self.facts(renewed, pods: pods, archives: gaveUp, now: 700)) else {
             Issue.record("expected a reply")
             return
         }

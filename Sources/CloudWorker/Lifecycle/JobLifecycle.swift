@@ -63,11 +63,11 @@ enum JobLifecycle {
         }
         if let pod = nextArchive(facts) { return .archive(pod: pod) }
         guard let end else { return untilStuck(facts.pods, now: facts.now, settings: settings) }
+        let renewIn = untilRenewal(job, endedAt: end.at, now: facts.now, settings: settings)
+        if renewIn <= 0 { return .renewClaim }
         if end.ending == .deleted, job.annotations[JobMetadata.stopRequested] == nil { return .stopPods }
-        if let wait = podsUnsettled(job, end: end, facts: facts, settings: settings) { return wait }
-        if let wait = archivesPending(facts, pods: podsWithLogs(facts)) {
-            return needsRenewal(job, endedAt: end.at, now: facts.now, settings: settings) ? .renewClaim : wait
-        }
+        if let wait = podsUnsettled(job, end: end, facts: facts, settings: settings) { return sooner(wait, renewIn) }
+        if let wait = archivesPending(facts, pods: podsWithLogs(facts)) { return sooner(wait, renewIn) }
         guard facts.replied else { return .publish(reply(job: job, pods: facts.pods, ending: end.ending, facts: facts)) }
         return .release(delete: JobOutcome.finalCondition(of: job) == nil && job.metadata.deletionTimestamp == nil)
     }
@@ -105,10 +105,21 @@ enum JobLifecycle {
         return now >= staleAt ? .free : .heldElsewhere(staleAt: staleAt)
     }
 
-    /// SPEC §5.4: the holder renews its claim while it finishes, well before it could go stale.
-    static func needsRenewal(_ job: Job, endedAt: Date, now: Date, settings: LifecycleSettings) -> Bool {
+    /// SPEC §5.4: the holder renews its claim while it finishes, halfway to when it would go
+    /// stale; and it speaks for the Job (publishes, releases) only while the claim is that
+    /// fresh, so that nobody can have taken it over meanwhile. Seconds until then.
+    static func untilRenewal(_ job: Job, endedAt: Date, now: Date, settings: LifecycleSettings) -> Double {
         let claimedAt = date(job.annotations[JobMetadata.claimedAt]) ?? .distantPast
-        return now.timeIntervalSince(max(claimedAt, endedAt)) > settings.claimTimeout / 2
+        return max(claimedAt, endedAt).addingTimeInterval(settings.claimTimeout / 2).timeIntervalSince(now)
+    }
+
+    /// A wait that ends no later than `seconds` from now.
+    static func sooner(_ action: Action, _ seconds: Double) -> Action {
+        switch action {
+        case .wait: .requeue(after: seconds)
+        case .requeue(let after): .requeue(after: min(after, seconds))
+        default: action
+        }
     }
 
     /// SPEC §6: every pod whose container has started has its log archived while it runs; a
