@@ -14,7 +14,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import pika
@@ -22,6 +22,8 @@ import pika
 from .config import ClientConfig, redact_url
 
 EXIT_USAGE = 2
+
+N = TypeVar("N", int, float)
 
 # Kubernetes' rule for environment variable names (C_IDENTIFIER plus '-' and '.').
 ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
@@ -51,24 +53,22 @@ def non_empty(text: str) -> str:
     return text
 
 
-def non_negative_int(text: str) -> int:
+def _at_least_zero(text: str, parse: Callable[[str], N], what: str) -> N:
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        _fail(f"{text!r} is not a whole number")
-    if value < 0:
-        _fail(f"{text} is negative")
-    return value
-
-
-def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        _fail(f"{text!r} is not a number of seconds")
+        _fail(f"{text!r} is not {what}")
     if not value >= 0:
         _fail(f"{text} is negative")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    return _at_least_zero(text, int, "a whole number")
+
+
+def seconds(text: str) -> float:
+    return _at_least_zero(text, float, "a number of seconds")
 
 
 def amqp_url(text: str) -> str:
@@ -174,7 +174,11 @@ CHECKED_SETTINGS: tuple[tuple[str, str, Callable[[str], str]], ...] = (
 def client_config(args: argparse.Namespace) -> ClientConfig:
     """The settings: each option given, else its environment variable, else the default. A bad
     value from the environment is a UsageError naming the variable."""
-    option = lambda name: getattr(args, name, None)  # noqa: E731  (not every command has every option)
+
+    def option(name: str) -> str | None:
+        value: str | None = getattr(args, name, None)  # not every command has every option
+        return value
+
     config = ClientConfig.from_env().with_overrides(
         amqp_url=option("amqp_url"),
         request_exchange=option("exchange"),

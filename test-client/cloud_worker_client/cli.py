@@ -62,8 +62,8 @@ def info(message: str) -> None:
 # MARK: - argument parsing
 
 
-def s3_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def s3_options() -> OneLineParser:
+    parent = OneLineParser(add_help=False)
     group = parent.add_argument_group("S3 (defaults from the environment)")
     group.add_argument("--s3-endpoint", type=http_url, help="S3 endpoint (env S3_ENDPOINT)")
     group.add_argument("--s3-access-key-id", type=non_empty, help="S3 access key id (env S3_ACCESS_KEY_ID)")
@@ -73,8 +73,8 @@ def s3_options() -> argparse.ArgumentParser:
     return parent
 
 
-def connection_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False, parents=[s3_options()])
+def connection_options() -> OneLineParser:
+    parent = OneLineParser(add_help=False, parents=[s3_options()])
     group = parent.add_argument_group("RabbitMQ (defaults from the environment)")
     group.add_argument("--amqp-url", type=amqp_url, help="RabbitMQ URL (env CLOUD_WORKER_AMQP_URL, AMQP_URL)")
     group.add_argument("--exchange", help="request exchange (env CLOUD_WORKER_REQUEST_EXCHANGE, default "
@@ -90,8 +90,8 @@ def connection_options() -> argparse.ArgumentParser:
     return parent
 
 
-def status_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def status_options() -> OneLineParser:
+    parent = OneLineParser(add_help=False)
     parent.add_argument("--status-url", type=http_url, help="the worker's status server (env "
                         "CLOUD_WORKER_STATUS_URL, default http://127.0.0.1:8080)")
     return parent

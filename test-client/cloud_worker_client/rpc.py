@@ -188,8 +188,7 @@ class RpcClient:
                 return None
             raise
         probe.close()
-        consumers: int = declared.method.consumer_count
-        return consumers
+        return int(declared.method.consumer_count or 0)
 
     def declare_request_topology(self) -> None:
         """Declare the request exchange (direct, durable), the request queue (durable, no
