@@ -30,7 +30,6 @@ from deploy_support import (
     render_chart,
 )
 
-WORKER_SHUTDOWN_BOUND_SECONDS = 25
 # Worker variables that carry secrets: from Secrets, never from the ConfigMap.
 SECRET_VARIABLES = {"CLOUD_WORKER_AMQP_URL", "CLOUD_WORKER_S3_ACCESS_KEY_ID", "CLOUD_WORKER_S3_SECRET_ACCESS_KEY"}
 STANDARD_LABELS = {
@@ -289,7 +288,8 @@ def test_worker_pod_is_restricted(renders: dict[str, Render], case: str) -> None
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}
     assert "privileged" not in security or security["privileged"] is False
     assert not pod_spec.get("hostNetwork") and not pod_spec.get("hostPID") and not pod_spec.get("hostIPC")
-    assert pod_spec["terminationGracePeriodSeconds"] > WORKER_SHUTDOWN_BOUND_SECONDS
+    shutdown_grace = int(renders[case].one("ConfigMap")["data"]["CLOUD_WORKER_SHUTDOWN_GRACE_SECONDS"])
+    assert pod_spec["terminationGracePeriodSeconds"] > shutdown_grace
     if case == "default":
         assert pod_security["runAsUser"] == security["runAsUser"] == 65532
         assert pod_spec["terminationGracePeriodSeconds"] == 40
@@ -372,18 +372,20 @@ def help_variables(worker_help: str) -> set[str]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_every_worker_setting_reaches_the_container(renders: dict[str, Render], worker_help: str, case: str) -> None:
-    """The ConfigMap holds every non-secret CLOUD_WORKER_* of `--help`; the secret ones come from Secrets."""
+    """The ConfigMap holds every non-secret CLOUD_WORKER_* of `--help`; the secret ones come from
+    Secrets, the replica's id from the pod's name."""
     render = renders[case]
     variables = help_variables(worker_help)
     assert len(variables) > 20, worker_help
     config_map = render.one("ConfigMap")
-    assert set(config_map["data"]) == variables - SECRET_VARIABLES
+    assert set(config_map["data"]) == variables - SECRET_VARIABLES - {"CLOUD_WORKER_ID"}
     container = worker_container(render)
     assert container["envFrom"] == [{"configMapRef": {"name": config_map["metadata"]["name"]}}]
     from_secrets = {e["name"]: e["valueFrom"]["secretKeyRef"]
                     for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
     assert SECRET_VARIABLES <= set(from_secrets)
     assert not [e for e in container["env"] if e["name"] in SECRET_VARIABLES and "value" in e]
+    assert {"name": "CLOUD_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
 
 
 def test_default_settings(renders: dict[str, Render]) -> None:
@@ -392,7 +394,7 @@ def test_default_settings(renders: dict[str, Render]) -> None:
     assert data["CLOUD_WORKER_LOG_FORMAT"] == "json"
     assert data["CLOUD_WORKER_S3_CREDENTIALS_SECRET"] == "cloud-worker-s3"
     assert data["CLOUD_WORKER_JOB_TTL_SECONDS"] == "3600"
-    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in worker_container(renders["default"])["env"]}
+    env = {e["name"]: e["valueFrom"].get("secretKeyRef") for e in worker_container(renders["default"])["env"]}
     assert env["CLOUD_WORKER_AMQP_URL"] == {"name": "cloud-worker-amqp", "key": "url"}
     assert env["CLOUD_WORKER_S3_ACCESS_KEY_ID"] == {"name": "cloud-worker-s3", "key": "AWS_ACCESS_KEY_ID"}
     assert env["CLOUD_WORKER_S3_SECRET_ACCESS_KEY"] == {"name": "cloud-worker-s3", "key": "AWS_SECRET_ACCESS_KEY"}
@@ -430,6 +432,9 @@ def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
         "CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES": "registry.example.com/jobs/,cloud-worker/",
         "CLOUD_WORKER_JOB_TTL_SECONDS": "7200",
         "CLOUD_WORKER_STUCK_POD_GRACE_SECONDS": "300",
+        "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS": "90",
+        "CLOUD_WORKER_ARCHIVE_PATIENCE_SECONDS": "1200",
+        "CLOUD_WORKER_SHUTDOWN_GRACE_SECONDS": "45",
         "CLOUD_WORKER_IMAGE_PULL_SECRETS": "jobs-registry,mirror-registry",
         "CLOUD_WORKER_RUN_AS_NON_ROOT": "true",
         "CLOUD_WORKER_NODE_SELECTOR": "kubernetes.io/arch=amd64,pool=batch",
@@ -529,7 +534,8 @@ def test_large_numbers_stay_integers(tools: Tools) -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"terminationGracePeriodSeconds": 25}, "terminationGracePeriodSeconds must exceed"),
+        ({"terminationGracePeriodSeconds": 25}, "terminationGracePeriodSeconds must exceed worker.shutdownGraceSeconds"),
+        ({"worker": {"shutdownGraceSeconds": 40}}, "terminationGracePeriodSeconds must exceed worker.shutdownGraceSeconds"),
         ({"worker": {"httpPort": 0}}, "worker.httpPort must not be 0"),
         ({"amqp": {"existingSecret": ""}}, "amqp: set amqp.existingSecret"),
         ({"s3": {"existingSecret": ""}}, "s3: set s3.existingSecret"),
