@@ -223,12 +223,13 @@ actor JobReconciler {
             return true
         case .publish(let reply):
             let job = (facts.job ?? facts.tombstone)!
+            // Logged before: a worker killed from here until `job released` may have replied.
+            logger.info("reporting the job", metadata: ["status": "\(reply.status.rawValue)", "reason": "\(reply.reason ?? "")"])
             try await replies.publish(
                 reply, replyTo: job.annotations[JobMetadata.replyTo], correlationID: job.annotations[JobMetadata.correlationID],
                 logger: logger)
             records[key, default: JobRecord()].replied = true
             record(reply, since: records[key]?.firstSeen)
-            logger.info("job reported", metadata: ["status": "\(reply.status.rawValue)", "reason": "\(reply.reason ?? "")"])
             return true
         case .release(let delete):
             let job = facts.job!
