@@ -556,6 +556,7 @@ def test_notes_say_how_to_reach_the_worker(renders: dict[str, Render]) -> None:
     assert 'Secret "batch-worker-amqp"' in notes and 'Secret "batch-jobs-s3" in namespace "batch-jobs"' in notes
     assert "batch-worker-rabbitmq 5672:5672" in notes and "batch-worker-minio 9000:9000" in notes
     assert "rollout status deployment/cloud-worker" in renders["default"].notes
+    assert "helm test cloud-worker -n batch --logs" in renders["default"].notes
 
 
 # MARK: - values and their documentation
