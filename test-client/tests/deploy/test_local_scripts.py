@@ -92,6 +92,11 @@ def port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def service_states(env: dict[str, str]) -> list[list[str]]:
+    """[name, running|stopped] of each service `services.sh status` lists."""
+    return [line.split()[:2] for line in run(["bash", str(SERVICES), "status"], env, timeout=60).stdout.splitlines()]
+
+
 @pytest.fixture(scope="module")
 def alt_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     amqp, s3, master, volume, filer, kube = free_ports(6)
@@ -118,14 +123,14 @@ def test_services_start_status_env_stop_on_other_ports(alt_env: dict[str, str]) 
     assert f"export S3_ENDPOINT='http://127.0.0.1:{alt_env['CLOUD_WORKER_S3_PORT']}'" in printed
     assert f"export KUBE_SERVER='http://127.0.0.1:{alt_env['CLOUD_WORKER_KUBE_PORT']}'" in printed
     pika.BlockingConnection(pika.URLParameters(f"amqp://guest:guest@127.0.0.1:{amqp}/%2F")).close()
-    # The default services, which this run did not start, are still there afterwards.
-    default_before = run(["bash", str(SERVICES), "status"], {}, timeout=60).stdout
+    # The default services, which this run did not start, are as they were afterwards.
+    default_before = service_states({})
 
     stopped = run(["bash", str(SERVICES), "stop"], alt_env, timeout=300)
     assert stopped.returncode == 0, stopped.stdout
     assert all(port_free(int(alt_env[name])) for name in
                ("CLOUD_WORKER_AMQP_PORT", "CLOUD_WORKER_S3_PORT", "CLOUD_WORKER_KUBE_PORT"))
-    assert run(["bash", str(SERVICES), "status"], {}, timeout=60).stdout == default_before
+    assert service_states({}) == default_before
 
 
 def test_a_taken_port_is_reported_and_left_alone(alt_env: dict[str, str]) -> None:
