@@ -68,12 +68,18 @@ struct JobCache: Sendable {
         }
     }
 
-    /// Records a Job as an API call returned it.
-    mutating func put(_ job: Job) {
+    /// Records a Job as an API call returned it, unless the watch has removed it meanwhile
+    /// (the answer to a call can arrive after the Job's DELETED event: it must not bring it back).
+    mutating func update(_ job: Job) {
+        guard jobs[job.name] != nil else { return }
         jobs[job.name] = job
     }
 
-    mutating func put(_ pod: Pod) {
+    private mutating func put(_ job: Job) {
+        jobs[job.name] = job
+    }
+
+    private mutating func put(_ pod: Pod) {
         pods[pod.name] = pod
         if let uid = pod.controllerUID { podsByJobUID[uid, default: []].insert(pod.name) }
     }

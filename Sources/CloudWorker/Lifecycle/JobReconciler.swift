@@ -32,12 +32,19 @@ actor JobReconciler {
     private let idle = Wakeup()
     private let epoch = ContinuousClock.now
     private let inFlight = Gauge(label: "cloud_worker_jobs_in_flight")
+    /// What this worker keeps, as gauges: it must follow the Jobs that exist, not grow.
+    private let kept = (
+        jobs: Gauge(label: "cloud_worker_cached_jobs"), pods: Gauge(label: "cloud_worker_cached_pods"),
+        records: Gauge(label: "cloud_worker_job_records"), keys: Gauge(label: "cloud_worker_queued_keys")
+    )
 
     private struct JobRecord {
         var archives: [String: ArchiveState] = [:]
         var archiveRetries: [String: Retry] = [:]
         var replied = false
         var podsRefreshed = false
+        /// The Job's pods as a direct list showed them (`refreshPods`).
+        var listedPods: [Pod] = []
         var firstSeen = DispatchTime.now()
     }
 
@@ -77,10 +84,11 @@ actor JobReconciler {
         wakeup.signal()
     }
 
-    /// What this worker keeps, for the bounded-state checks: Jobs and pods cached, Jobs with
-    /// records, keys the queue tracks.
-    var footprint: (jobs: Int, pods: Int, records: Int, queued: Int) {
-        (cache.jobs.count, cache.podCount, records.count, queue.trackedKeys)
+    private func recordFootprint() {
+        kept.jobs.record(cache.jobs.count)
+        kept.pods.record(cache.podCount)
+        kept.records.record(records.count)
+        kept.keys.record(queue.trackedKeys)
     }
 
     // MARK: - The loop
@@ -150,8 +158,10 @@ actor JobReconciler {
         let job = cache.jobs[key]
         let tombstone = job == nil ? cache.tombstones[key] : nil
         let record = records[key]
+        let cached = (job ?? tombstone).map { cache.pods(of: $0) } ?? []
+        let listed = (record?.listedPods ?? []).filter { pod in !cached.contains { $0.name == pod.name } }
         return JobFacts(
-            job: job, tombstone: tombstone, pods: (job ?? tombstone).map { cache.pods(of: $0) } ?? [],
+            job: job, tombstone: tombstone, pods: cached + listed,
             archives: record?.archives ?? [:], replied: record?.replied ?? false, podsRefreshed: record?.podsRefreshed ?? false,
             now: Date())
     }
@@ -160,6 +170,7 @@ actor JobReconciler {
         defer {
             reconciling -= 1
             queue.done(key)
+            recordFootprint()
             wakeup.signal()
             idle.signal()
         }
@@ -218,7 +229,9 @@ actor JobReconciler {
         case .refreshPods:
             let job = facts.job!
             let listed = try await kubernetes.list(Pod.self, labelSelector: "batch.kubernetes.io/controller-uid=\(job.metadata.uid ?? "")")
-            listed.items.forEach { cache.put($0) }
+            // Kept with the Job's record, not in the cache: the watch may have removed one of
+            // them meanwhile, and the record goes with the Job.
+            records[key, default: JobRecord()].listedPods = listed.items
             records[key, default: JobRecord()].podsRefreshed = true
             return true
         case .publish(let reply):
@@ -253,11 +266,11 @@ actor JobReconciler {
     @discardableResult
     private func update(_ job: Job, _ patch: JobPatch, logger: Logger) async throws -> Bool {
         do {
-            cache.put(try await kubernetes.patchJob(job.name, patch, resourceVersion: job.metadata.resourceVersion))
+            cache.update(try await kubernetes.patchJob(job.name, patch, resourceVersion: job.metadata.resourceVersion))
             return true
         } catch let error as KubernetesError where error.status == 409 {
             logger.debug("job changed meanwhile; deciding again", metadata: ["job": "\(job.name)"])
-            cache.put(try await kubernetes.getJob(job.name))
+            cache.update(try await kubernetes.getJob(job.name))
             return false
         }
     }

@@ -22,8 +22,8 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     /// Keys waiting to be handed out now.
     var readyCount: Int { ready.count - readyStart }
 
-    /// Everything the queue holds a record of, for the bounded-state checks.
-    var trackedKeys: Int { queued.union(processing).union(dirty).union(delayed.keys).union(failures.keys).count }
+    /// Records the queue holds (a key may have several), for the bounded-state checks.
+    var trackedKeys: Int { queued.count + processing.count + dirty.count + delayed.count + failures.count }
 
     /// When the earliest delayed key is due (seconds on the caller's clock).
     var nextDue: Double? { delayed.values.min() }

@@ -1,0 +1,100 @@
+"""Bounded state (SPEC §5): whatever the worker keeps for a Job goes when the Job leaves the
+cache. After 5,000 jobs it keeps what it kept after 500: its cache, its records and its queue
+are empty again once the Jobs are gone, and its memory has not grown with the count."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import RecordingSimulator, describe
+
+pytestmark = pytest.mark.e2e
+
+FIRST, TOTAL = 500, int(os.environ.get("CLOUD_WORKER_TEST_BOUNDED_JOBS", "5000"))
+KEPT = ("cloud_worker_cached_jobs", "cloud_worker_cached_pods", "cloud_worker_job_records", "cloud_worker_queued_keys")
+# Allocator slack: RSS after the plateau may wobble by a few MB, not grow with the job count.
+RSS_SLACK_MB = 6.0
+
+
+@pytest.fixture(scope="module")
+def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
+    sim = RecordingSimulator(tmp_path_factory.mktemp("bounded-sim"))
+    sim.create_s3_secret(endpoints.namespace, endpoints.s3_credentials_secret, endpoints.s3_access_key_id,
+                         endpoints.s3_secret_access_key)
+    yield sim
+    sim.stop()
+
+
+def metrics(port: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values: dict[str, float] = {}
+    for name in KEPT:
+        match = re.search(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+-]+)$", text, re.MULTILINE)
+        values[name] = float(match.group(1)) if match else -1.0
+    return values
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def run_jobs(process: Any, bucket: str, start: int, count: int, ledger: dict[str, dict[str, Any]]) -> None:
+    """Publishes `count` instant jobs at once and waits for every reply."""
+    with process.rpc() as rpc:
+        ids = [rpc.publish({"image": "busybox:latest", "jobName": f"bounded-{i}", "timeOut": 5, "inputBucket": bucket,
+                            "command": ["sh", "-c", f"echo {i}"]}).correlation_id for i in range(start, start + count)]
+        for cid in ids:
+            ledger[cid] = rpc.wait_for_reply(cid, 600).json
+
+
+def settled(simulator: RecordingSimulator, port: str, timeout: float = 120) -> dict[str, float]:
+    """The gauges once the worker keeps nothing (every Job released and gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        values = metrics(port)
+        if all(values[name] == 0 for name in KEPT):
+            return values
+        if time.monotonic() >= deadline:
+            _, jobs = simulator.call("GET", "/apis/batch/v1/jobs")
+            left = [{"name": j["metadata"]["name"], "finalizers": j["metadata"].get("finalizers"),
+                     "deleting": j["metadata"].get("deletionTimestamp"), "spec.ttl": j["spec"].get("ttlSecondsAfterFinished"),
+                     "annotations": {k: v for k, v in j["metadata"].get("annotations", {}).items() if "claim" in k or "report" in k},
+                     "conditions": [c["type"] for c in j.get("status", {}).get("conditions", [])]}
+                    for j in (jobs or {}).get("items", [])]
+            raise AssertionError(f"the worker still keeps {values}; Jobs left: {left[:5]}")
+        time.sleep(0.5)
+
+
+def test_state_after_many_jobs_is_what_it_was_after_few(
+    simulator: RecordingSimulator, worker: Any, bucket_factory: Any
+) -> None:
+    process = worker(CLOUD_WORKER_KUBE_SERVER=simulator.base)
+    port = process.env["CLOUD_WORKER_HTTP_PORT"]
+    bucket = bucket_factory("bounded")
+    ledger: dict[str, dict[str, Any]] = {}
+
+    run_jobs(process, bucket, 0, FIRST, ledger)
+    settled(simulator, port)
+    rss_after_few = rss_mb(process.pid)
+    for start in range(FIRST, TOTAL, 500):
+        run_jobs(process, bucket, start, min(500, TOTAL - start), ledger)
+    after_many = settled(simulator, port)
+    rss_after_many = rss_mb(process.pid)
+
+    failed = [reply for reply in ledger.values() if reply["status"] != "succeeded" or not reply["logs"]]
+    assert not failed, describe(failed[0])
+    assert len(ledger) == TOTAL
+    print(f"\nafter {FIRST} jobs: RSS {rss_after_few:.1f} MB; after {TOTAL}: RSS {rss_after_many:.1f} MB, kept {after_many}")
+    assert rss_after_many <= rss_after_few + RSS_SLACK_MB, (
+        f"RSS grew from {rss_after_few:.1f} MB after {FIRST} jobs to {rss_after_many:.1f} MB after {TOTAL}")
