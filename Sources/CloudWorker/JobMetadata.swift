@@ -14,6 +14,8 @@ enum JobMetadata {
     static let requestedName = "cloud-worker.io/job-name"
     static let outputBucket = "cloud-worker.io/output-bucket"
     static let filePrefix = "cloud-worker.io/file-prefix"
+    /// The AMQP user that published the request (its broker-checked `user_id`), if it said.
+    static let producer = "cloud-worker.io/producer"
     static let claimedBy = "cloud-worker.io/claimed-by"
     static let claimedAt = "cloud-worker.io/claimed-at"
     /// The request id of the cancel request that deleted the Job.

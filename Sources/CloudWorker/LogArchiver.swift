@@ -2,6 +2,7 @@ import Foundation
 import JobRunner
 import Logging
 import ObjectStore
+import RequestValidation
 
 /// Copies pod logs into the output bucket while the pods run, streaming in constant memory.
 struct LogArchiver: Sendable {
@@ -11,11 +12,7 @@ struct LogArchiver: Sendable {
     let keyTemplate: String
 
     func key(job: String, pod: String, requestedName: String, prefix: String?) -> String {
-        keyTemplate
-            .replacingOccurrences(of: "{job}", with: job)
-            .replacingOccurrences(of: "{pod}", with: pod)
-            .replacingOccurrences(of: "{jobName}", with: requestedName)
-            .replacingOccurrences(of: "{prefix}", with: prefix ?? "")
+        LogKeyTemplate(keyTemplate).render(job: job, pod: pod, requestedName: requestedName, prefix: prefix)
     }
 
     /// Follows one pod's log to its end and stores it; returns its size.
