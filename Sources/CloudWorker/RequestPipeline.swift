@@ -101,10 +101,8 @@ struct RequestPipeline: Sendable {
         let selector = JobSpecBuilder(configuration: configuration).selector
         let targets = cancel.matches(try await kubernetes.list(Job.self, labelSelector: selector).items, scope: configuration.cancelScope)
         guard !targets.isEmpty else {
-            let scope =
-                configuration.cancelScope == .producer ? " (a job name reaches only the jobs of the same reply_to or AMQP user)" : ""
             let rejection = RequestRejection(
-                field: "cancel", reason: "no unfinished job has the request id or name \(RequestRejection.quoted(cancel.target))\(scope)")
+                field: "cancel", reason: "no unfinished job has the request id or name \(RequestRejection.quoted(cancel.target))")
             try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
             return
         }
@@ -169,7 +167,9 @@ struct RequestPipeline: Sendable {
             do {
                 return try await operation()
             } catch let error as KubernetesError where (400..<500).contains(error.status) && error.status != 409 && error.status != 429 {
-                throw RequestRejection(field: error.causes.first.map { "job (\($0))" } ?? "job", reason: error.message)
+                // A 422's causes say which field of the Job was invalid.
+                let cause = error.status == 422 ? error.causes.first : nil
+                throw RequestRejection(field: cause.map { "job (\($0))" } ?? "job", reason: error.message)
             } catch let error as KubernetesError where error.isRetryable {
                 logger.warning("cannot reach the API server; will retry", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try await RetryPolicy(maxAttempts: .max, baseDelay: 0.5, maxDelay: 30).wait(afterAttempt: attempt)

@@ -9,11 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import pika
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEST_CLIENT_DIR = REPO_ROOT / "test-client"
@@ -64,6 +67,26 @@ def read_json_object(s3: Any, bucket: str, key: str) -> dict[str, Any]:
 def describe(reply: dict[str, Any]) -> str:
     """The reply, pretty-printed, for assertion messages."""
     return json.dumps(reply, indent=2, sort_keys=True)
+
+
+def dead_letter(amqp_url: str, queue: str, correlation_id: str, timeout: float = 15) -> tuple[Any, bytes]:
+    """The dead-lettered message with this correlation id (others are put back)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            method, properties, body = channel.basic_get(queue=queue, auto_ack=False)
+            if method is None:
+                time.sleep(0.1)
+                continue
+            if properties.correlation_id == correlation_id:
+                channel.basic_ack(method.delivery_tag)
+                return properties, body
+            channel.basic_nack(method.delivery_tag, requeue=True)
+        raise AssertionError(f"no dead-lettered message with correlation id {correlation_id}")
+    finally:
+        connection.close()
 
 
 # ---------------------------------------------------------------- a simulator of one's own
