@@ -98,6 +98,7 @@ class Bench:
             "CLOUD_WORKER_AMQP_URL": AMQP_URL, "CLOUD_WORKER_KUBE_SERVER": self.sim.base,
             "CLOUD_WORKER_NAMESPACE": NAMESPACE, "CLOUD_WORKER_S3_ENDPOINT": S3_ENDPOINT,
             "CLOUD_WORKER_S3_ACCESS_KEY_ID": S3_KEY, "CLOUD_WORKER_S3_SECRET_ACCESS_KEY": S3_SECRET,
+            "CLOUD_WORKER_S3_CREDENTIALS_SECRET": "cloud-worker-s3",
             "CLOUD_WORKER_REQUEST_QUEUE": self.queue, "CLOUD_WORKER_REQUEST_EXCHANGE": self.queue,
             "CLOUD_WORKER_DEAD_LETTER_QUEUE": f"{self.queue}.dead-letter",
             "CLOUD_WORKER_REPLY_QUEUE": f"{self.queue}.replies", "CLOUD_WORKER_HTTP_PORT": str(self.http_port),
