@@ -13,6 +13,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +167,19 @@ class RecordingSimulator:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self._log.close()
+
+
+@contextmanager
+def simulator_with_secrets(state_dir: Path, endpoints: Any, secrets: Iterable[str]) -> Iterator[RecordingSimulator]:
+    """A simulator of one's own, holding S3 credentials Secrets with the contract's keys under
+    each of these names; stopped on leaving."""
+    sim = RecordingSimulator(state_dir)
+    try:
+        for secret in secrets:
+            sim.create_s3_secret(endpoints.namespace, secret, endpoints.s3_access_key_id, endpoints.s3_secret_access_key)
+        yield sim
+    finally:
+        sim.stop()
 
 
 def _free_port() -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pika
 import pytest
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, dead_letter, describe
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, dead_letter, describe, simulator_with_secrets
 
 pytestmark = pytest.mark.e2e
 
@@ -116,11 +116,10 @@ BAD_REQUESTS: list[tuple[str, bytes | dict[str, Any], str]] = [
 
 @pytest.fixture(scope="module")
 def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
-    sim = RecordingSimulator(tmp_path_factory.mktemp("untrusted-sim"))
-    for secret in (endpoints.s3_credentials_secret, TENANT_SECRET):
-        sim.create_s3_secret(endpoints.namespace, secret, endpoints.s3_access_key_id, endpoints.s3_secret_access_key)
-    yield sim
-    sim.stop()
+    with simulator_with_secrets(
+        tmp_path_factory.mktemp("untrusted-sim"), endpoints, (endpoints.s3_credentials_secret, TENANT_SECRET)
+    ) as sim:
+        yield sim
 
 
 STRICT_SETTINGS = {
