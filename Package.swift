@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "ObjectStore", targets: ["ObjectStore", "HTTPTransport"]),
         .library(name: "JobRunner", targets: ["JobRunner"]),
         .library(name: "QueueConsumer", targets: ["QueueConsumer"]),
+        // Also what the fuzz target (Fuzz/) builds against.
+        .library(name: "RequestValidation", targets: ["RequestValidation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
@@ -58,10 +60,12 @@ let package = Package(
             name: "QueueConsumer",
             dependencies: ["Backoff", "CRabbitMQ", "CRabbitMQShim", .product(name: "Logging", package: "swift-log")]
         ),
+        // Pure: no I/O and no dependency, so that it can be fuzzed on its own.
+        .target(name: "RequestValidation"),
         .executableTarget(
             name: "CloudWorker",
             dependencies: [
-                "Backoff", "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer",
+                "Backoff", "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer", "RequestValidation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -75,6 +79,7 @@ let package = Package(
         .testTarget(name: "JobRunnerTests", dependencies: ["Backoff", "JobRunner", "ObjectStore"]),
         .testTarget(name: "QueueConsumerTests", dependencies: ["QueueConsumer"]),
         .testTarget(name: "CloudWorkerTests", dependencies: ["CloudWorker"]),
+        .testTarget(name: "RequestValidationTests", dependencies: ["RequestValidation"]),
     ],
     swiftLanguageModes: [.v6]
 )

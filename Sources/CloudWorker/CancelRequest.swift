@@ -1,35 +1,42 @@
-import Foundation
 import JobRunner
 import QueueConsumer
 
-/// A cancel request (SPEC §3): `{"cancel": "<request id or job name>"}`, or a message of AMQP
-/// type `cancel` naming its target in `cancel`, `requestId` or `jobName`.
+/// A cancel request (SPEC §3): its target, and who sent it, which decides what a cancel by
+/// `jobName` may reach. Producers share the queue, and job names are theirs to choose: one
+/// producer's "nightly" is not another's.
 struct CancelRequest: Sendable, Equatable {
-    /// A request id, a Kubernetes Job name or the job name a request gave.
-    var target: String
-
-    /// nil when the message is not a cancel request.
-    init?(message: AMQPMessage) throws(RequestRejection) {
-        let object = (try? JSONSerialization.jsonObject(with: Data(message.body))) as? [String: Any]
-        let typed = message.properties.type == "cancel"
-        guard typed || object?["cancel"] != nil else { return nil }
-        // Typed messages may name the target in any of these; an untyped one only in `cancel`.
-        let fields = typed ? ["cancel", "requestId", "jobName"] : ["cancel"]
-        guard let field = fields.first(where: { object?[$0] != nil }), let value = object?[field] else {
-            throw RequestRejection(field: "cancel", reason: "a cancel request needs the request id or job name to cancel")
-        }
-        guard let target = value as? String, !target.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw RequestRejection(field: field, reason: "must be a non-empty string (the request id or job name to cancel)")
-        }
-        self.target = target
+    /// Which Jobs a cancel by the requested job name reaches. A request id or a Kubernetes Job
+    /// name reaches its Job whatever the scope.
+    enum Scope: String, Sendable, CaseIterable {
+        /// Jobs whose request had the cancel's `reply_to`, or was published by its AMQP user.
+        case producer
+        /// Every Job of that name.
+        case any
     }
 
-    /// The unfinished Jobs it names: by request id, Kubernetes name or requested name.
-    func matches(_ jobs: [Job]) -> [Job] {
+    /// A request id, a Kubernetes Job name or the job name a request gave.
+    var target: String
+    var replyTo: String?
+    /// The AMQP `user_id`, which the broker checks.
+    var producer: String?
+
+    init(target: String, message: AMQPMessage) {
+        self.target = target
+        replyTo = message.properties.replyTo.flatMap { $0.isEmpty ? nil : $0 }
+        producer = message.properties.userID.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The unfinished Jobs it names.
+    func matches(_ jobs: [Job], scope: Scope) -> [Job] {
         jobs.filter { job in
-            JobOutcome.finalCondition(of: job) == nil && job.metadata.deletionTimestamp == nil
-                && (job.annotations[JobMetadata.requestID] == target || job.name == target
-                    || job.annotations[JobMetadata.requestedName] == target)
+            guard JobOutcome.finalCondition(of: job) == nil, job.metadata.deletionTimestamp == nil else { return false }
+            if job.annotations[JobMetadata.requestID] == target || job.name == target { return true }
+            return job.annotations[JobMetadata.requestedName] == target && (scope == .any || isSameProducer(job))
         }
+    }
+
+    private func isSameProducer(_ job: Job) -> Bool {
+        (replyTo != nil && job.annotations[JobMetadata.replyTo] == replyTo)
+            || (producer != nil && job.annotations[JobMetadata.producer] == producer)
     }
 }

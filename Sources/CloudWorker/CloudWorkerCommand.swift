@@ -5,6 +5,7 @@ import JobRunner
 import Logging
 import ObjectStore
 import QueueConsumer
+import RequestValidation
 
 /// The `cloud-worker` command. Each option can also be set by the environment variable named in
 /// its help; a flag wins over the environment, which wins over the default.
@@ -15,7 +16,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
         abstract: "Turns RabbitMQ requests into Kubernetes Jobs, archives their logs to S3 and replies.",
         discussion: """
             S3 credentials come only from the environment: CLOUD_WORKER_S3_ACCESS_KEY_ID and \
-            CLOUD_WORKER_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+            CLOUD_WORKER_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). So does the \
+            bearer token that the jobs API and page require when it is set: CLOUD_WORKER_STATUS_TOKEN.
             """
     )
 
@@ -68,9 +70,17 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var jobS3Endpoint: String?
     @Option(
         help:
-            "Secret with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the pods (env CLOUD_WORKER_S3_CREDENTIALS_SECRET; default cloud-worker-s3)."
+            "Secret with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the pods of buckets --bucket-credentials does not map (env CLOUD_WORKER_S3_CREDENTIALS_SECRET; default cloud-worker-job-s3)."
     )
     var s3CredentialsSecret: String?
+    @Option(
+        help:
+            "Comma-separated bucket=Secret pairs, first match wins; a bucket may be a pattern with * and ?: the pods of requests for those buckets get that Secret's keys (env CLOUD_WORKER_BUCKET_CREDENTIALS)."
+    )
+    var bucketCredentials: String?
+    @Option(
+        help: "Comma-separated bucket names or patterns (* and ?) requests may use; empty allows all (env CLOUD_WORKER_ALLOWED_BUCKETS).")
+    var allowedBuckets: String?
     @Option(help: "Object key of archived logs (env CLOUD_WORKER_LOG_KEY_TEMPLATE; default logs/{job}/{pod}.log).")
     var logKeyTemplate: String?
 
@@ -80,8 +90,43 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     var maxTimeoutMinutes: Int?
     @Option(help: "Largest parallelism of a fan-out request, and its default (env CLOUD_WORKER_MAX_PARALLELISM; default 10).")
     var maxParallelism: Int?
-    @Option(help: "Comma-separated image prefixes requests may use; empty allows all (env CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES).")
+    @Option(
+        help:
+            "Comma-separated registry hosts or repository paths requests may use, matched at a / boundary (registry.example.com, registry.example.com/team); empty allows all (env CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES)."
+    )
     var allowedImagePrefixes: String?
+    @Option(help: "Accept only images pinned by @sha256 digest, true or false (env CLOUD_WORKER_REQUIRE_IMAGE_DIGEST; default false).")
+    var requireImageDigest: Bool?
+    @Option(
+        help:
+            "Largest request or limit per resource, comma-separated name=quantity; resources not named cannot be asked for (env CLOUD_WORKER_MAX_RESOURCES; default cpu=4,memory=16Gi,ephemeral-storage=20Gi,nvidia.com/gpu=1)."
+    )
+    var maxResources: String?
+    @Option(
+        help:
+            "Resource requests of pods whose request names the resource in neither requests nor limits, name=quantity pairs (env CLOUD_WORKER_DEFAULT_RESOURCE_REQUESTS)."
+    )
+    var defaultResourceRequests: String?
+    @Option(help: "Resource limits given the same way, name=quantity pairs (env CLOUD_WORKER_DEFAULT_RESOURCE_LIMITS).")
+    var defaultResourceLimits: String?
+    @Option(help: "Largest message body in bytes, checked before it is read (env CLOUD_WORKER_MAX_REQUEST_BYTES; default 1048576).")
+    var maxRequestBytes: Int?
+    @Option(help: "Deepest nesting of JSON arrays and objects in a request (env CLOUD_WORKER_MAX_JSON_DEPTH; default 32).")
+    var maxJsonDepth: Int?
+    @Option(help: "Most env entries in a request (env CLOUD_WORKER_MAX_ENV_ENTRIES; default 100).")
+    var maxEnvEntries: Int?
+    @Option(help: "Most tasks in a fan-out request (env CLOUD_WORKER_MAX_TASKS; default 1000).")
+    var maxTasks: Int?
+    @Option(
+        help:
+            "Deliveries of one message before it goes to the dead-letter queue instead of being handled again (env CLOUD_WORKER_MAX_DELIVERIES; default 5)."
+    )
+    var maxDeliveries: Int?
+    @Option(
+        help:
+            "Which Jobs a cancel by jobName reaches: producer (those whose request had the cancel's reply_to or AMQP user_id) or any (env CLOUD_WORKER_CANCEL_SCOPE; default producer)."
+    )
+    var cancelScope: String?
     @Option(help: "ttlSecondsAfterFinished of Jobs (env CLOUD_WORKER_JOB_TTL_SECONDS; default 3600).")
     var jobTtlSeconds: Int?
     @Option(
@@ -166,7 +211,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             deadLetterQueue: settings.value(deadLetterQueue, "CLOUD_WORKER_DEAD_LETTER_QUEUE", "cloud-worker.dead-letter"),
             replyQueue: settings.value(replyQueue, "CLOUD_WORKER_REPLY_QUEUE", "cloud-worker.replies")
         )
-        let amqp = AMQPConfiguration(
+        var amqp = AMQPConfiguration(
             url: url,
             heartbeat: try settings.integer(amqpHeartbeat, "CLOUD_WORKER_AMQP_HEARTBEAT", 30),
             prefetch: try settings.integer(prefetch, "CLOUD_WORKER_PREFETCH", 32),
@@ -209,7 +254,36 @@ struct CloudWorkerCommand: AsyncParsableCommand {
         limits.defaultTimeoutMinutes = try settings.integer(defaultTimeoutMinutes, "CLOUD_WORKER_DEFAULT_TIMEOUT_MINUTES", 15)
         limits.maxTimeoutMinutes = try settings.integer(maxTimeoutMinutes, "CLOUD_WORKER_MAX_TIMEOUT_MINUTES", 1440)
         limits.maxParallelism = try settings.integer(maxParallelism, "CLOUD_WORKER_MAX_PARALLELISM", 10)
-        limits.allowedImagePrefixes = settings.list(allowedImagePrefixes, "CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES")
+        limits.maxRequestBytes = try settings.integer(maxRequestBytes, "CLOUD_WORKER_MAX_REQUEST_BYTES", limits.maxRequestBytes)
+        limits.maxJSONDepth = try settings.integer(maxJsonDepth, "CLOUD_WORKER_MAX_JSON_DEPTH", limits.maxJSONDepth)
+        limits.maxEnvEntries = try settings.integer(maxEnvEntries, "CLOUD_WORKER_MAX_ENV_ENTRIES", limits.maxEnvEntries)
+        limits.maxTasks = try settings.integer(maxTasks, "CLOUD_WORKER_MAX_TASKS", limits.maxTasks)
+        var requests = RequestPolicy()
+        requests.limits = limits
+        requests.images = ImagePolicy(
+            allowed: settings.list(allowedImagePrefixes, "CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES"),
+            requireDigest: try settings.boolean(requireImageDigest, "CLOUD_WORKER_REQUIRE_IMAGE_DIGEST", false))
+        let standardMaximums = ResourcePolicy.standardMaximums.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
+        requests.resources = ResourcePolicy(
+            maximums: try settings.quantities(maxResources, "CLOUD_WORKER_MAX_RESOURCES", standardMaximums),
+            defaultRequests: try settings.quantities(defaultResourceRequests, "CLOUD_WORKER_DEFAULT_RESOURCE_REQUESTS", ""),
+            defaultLimits: try settings.quantities(defaultResourceLimits, "CLOUD_WORKER_DEFAULT_RESOURCE_LIMITS", ""))
+        requests.buckets = BucketPolicy(
+            allowed: settings.list(allowedBuckets, "CLOUD_WORKER_ALLOWED_BUCKETS").map(BucketPattern.init),
+            credentials: try settings.pairs(bucketCredentials, "CLOUD_WORKER_BUCKET_CREDENTIALS").map {
+                BucketCredentials(pattern: BucketPattern($0.key), secret: $0.value)
+            },
+            defaultCredentialsSecret: settings.value(
+                s3CredentialsSecret, "CLOUD_WORKER_S3_CREDENTIALS_SECRET", BucketPolicy.standardCredentialsSecret))
+        requests.logKey = LogKeyTemplate(settings.value(logKeyTemplate, "CLOUD_WORKER_LOG_KEY_TEMPLATE", LogKeyTemplate.standard.template))
+        try Self.check(requests)
+        let scopeName = settings.value(cancelScope, "CLOUD_WORKER_CANCEL_SCOPE", CancelRequest.Scope.producer.rawValue)
+        guard let scope = CancelRequest.Scope(rawValue: scopeName) else {
+            throw ValidationError("CLOUD_WORKER_CANCEL_SCOPE must be producer or any, not '\(scopeName)'")
+        }
+        let deliveries = try settings.integer(maxDeliveries, "CLOUD_WORKER_MAX_DELIVERIES", 5)
+        guard deliveries >= 1 else { throw ValidationError("CLOUD_WORKER_MAX_DELIVERIES must be at least 1") }
+        amqp.maxBodyBytes = limits.maxRequestBytes
 
         return WorkerConfiguration(
             amqp: amqp,
@@ -217,9 +291,10 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             s3: s3,
             s3TLS: TLSConfiguration(caFile: settings.optional(s3CaFile, "CLOUD_WORKER_S3_CA_FILE")),
             jobS3Endpoint: settings.value(jobS3Endpoint, "CLOUD_WORKER_JOB_S3_ENDPOINT", endpoint),
-            s3CredentialsSecret: settings.value(s3CredentialsSecret, "CLOUD_WORKER_S3_CREDENTIALS_SECRET", "cloud-worker-s3"),
-            limits: limits,
-            logKeyTemplate: settings.value(logKeyTemplate, "CLOUD_WORKER_LOG_KEY_TEMPLATE", "logs/{job}/{pod}.log"),
+            requests: requests,
+            maxDeliveries: deliveries,
+            cancelScope: scope,
+            statusToken: settings.optional(nil, "CLOUD_WORKER_STATUS_TOKEN"),
             jobTTLSeconds: try settings.integer(jobTtlSeconds, "CLOUD_WORKER_JOB_TTL_SECONDS", 3600),
             pod: PodSettings(
                 imagePullSecrets: settings.list(imagePullSecrets, "CLOUD_WORKER_IMAGE_PULL_SECRETS"),
@@ -235,6 +310,20 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             httpPort: try settings.integer(httpPort, "CLOUD_WORKER_HTTP_PORT", 8080).nonZero,
             httpHost: settings.value(httpHost, "CLOUD_WORKER_HTTP_HOST", "0.0.0.0")
         )
+    }
+
+    /// Settings that contradict each other or cannot make a valid Job stop the worker at start.
+    private static func check(_ requests: RequestPolicy) throws {
+        let resources = requests.resources
+        do {
+            _ = try resources.resolve(ContainerResources(requests: resources.defaultRequests, limits: resources.defaultLimits))
+        } catch {
+            throw ValidationError("the default resources do not fit the maximums: \(error)")
+        }
+        let key = requests.logKey.render(job: "job-0", pod: "job-0-x", requestedName: "job", prefix: "prefix")
+        if let problem = LogKeyTemplate.problem(with: key) {
+            throw ValidationError("CLOUD_WORKER_LOG_KEY_TEMPLATE gives keys such as '\(key)', which \(problem)")
+        }
     }
 }
 
@@ -272,13 +361,26 @@ struct Settings {
 
     /// `key=value,key=value` as a map.
     func keyValues(_ flag: String?, _ variable: String) throws -> [String: String] {
-        var map: [String: String] = [:]
-        for pair in list(flag, variable) {
+        Dictionary(try pairs(flag, variable).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// `key=value,key=value` in order.
+    func pairs(_ flag: String?, _ variable: String) throws -> [(key: String, value: String)] {
+        try list(flag, variable).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("\(variable): '\(pair)' is not key=value") }
-            map[parts[0]] = parts[1]
+            return (parts[0], parts[1])
         }
-        return map
+    }
+
+    /// `resource=quantity,...` with Kubernetes quantities.
+    func quantities(_ flag: String?, _ variable: String, _ fallback: String) throws -> [String: ResourceQuantity] {
+        try keyValues(optional(flag, variable) ?? fallback, variable).mapValues { text in
+            guard let quantity = ResourceQuantity(text) else {
+                throw ValidationError("\(variable): '\(text)' is not a Kubernetes quantity")
+            }
+            return quantity
+        }
     }
 
     func json<Value: Decodable>(_ flag: String?, _ variable: String, as type: Value.Type) throws -> Value? {

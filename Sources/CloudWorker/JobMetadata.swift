@@ -14,6 +14,8 @@ enum JobMetadata {
     static let requestedName = "cloud-worker.io/job-name"
     static let outputBucket = "cloud-worker.io/output-bucket"
     static let filePrefix = "cloud-worker.io/file-prefix"
+    /// The AMQP user that published the request (its broker-checked `user_id`), if it said.
+    static let producer = "cloud-worker.io/producer"
     /// Which worker holds the Job (follows its logs, reports it) and since when it last said
     /// so: set at creation, renewed while it finishes, taken over once stale.
     static let claimedBy = "cloud-worker.io/claimed-by"

@@ -1,6 +1,7 @@
 import Foundation
 import JobRunner
 import QueueConsumer
+import RequestValidation
 
 /// Maps a validated request onto the Job to create (SPEC §4).
 struct JobSpecBuilder {
@@ -23,6 +24,7 @@ struct JobSpecBuilder {
         annotations[JobMetadata.replyTo] = message.properties.replyTo
         annotations[JobMetadata.correlationID] = message.properties.correlationID ?? message.properties.messageID
         annotations[JobMetadata.filePrefix] = request.prefix
+        annotations[JobMetadata.producer] = message.properties.userID
         annotations[JobMetadata.claimedBy] = configuration.workerID
         annotations[JobMetadata.claimedAt] = now.formatted(.iso8601)
 
@@ -35,15 +37,15 @@ struct JobSpecBuilder {
             EnvironmentVariable("MINIO_SERVICE_PORT", port),
             EnvironmentVariable("AWS_ENDPOINT_URL", endpoint),
             EnvironmentVariable("AWS_REGION", configuration.s3.region),
-            EnvironmentVariable("AWS_ACCESS_KEY_ID", secret: configuration.s3CredentialsSecret, key: "AWS_ACCESS_KEY_ID"),
-            EnvironmentVariable("AWS_SECRET_ACCESS_KEY", secret: configuration.s3CredentialsSecret, key: "AWS_SECRET_ACCESS_KEY"),
+            EnvironmentVariable("AWS_ACCESS_KEY_ID", secret: request.credentialsSecret, key: "AWS_ACCESS_KEY_ID"),
+            EnvironmentVariable("AWS_SECRET_ACCESS_KEY", secret: request.credentialsSecret, key: "AWS_SECRET_ACCESS_KEY"),
         ]
         if let prefix = request.prefix { env.append(EnvironmentVariable("FILE_PREFIX", prefix)) }
         env += request.env.keys.sorted().map { EnvironmentVariable($0, request.env[$0]!) }
 
         let resources =
             request.resources.isEmpty
-            ? nil : Resources(requests: request.resources["requests"] ?? [:], limits: request.resources["limits"] ?? [:])
+            ? nil : Resources(requests: request.resources.requests.mapValues(\.text), limits: request.resources.limits.mapValues(\.text))
         return JobSpecification(
             name: name,
             labels: labels,

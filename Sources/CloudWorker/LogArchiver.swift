@@ -2,6 +2,7 @@ import Foundation
 import JobRunner
 import Logging
 import ObjectStore
+import RequestValidation
 
 /// Copies a pod's log into the output bucket while the pod runs, in constant memory, and
 /// carries on from where an earlier archive of it stopped (in this process or another): the
@@ -20,11 +21,7 @@ struct LogArchiver: Sendable {
     }
 
     func key(job: String, pod: String, requestedName: String, prefix: String?) -> String {
-        keyTemplate
-            .replacingOccurrences(of: "{job}", with: job)
-            .replacingOccurrences(of: "{pod}", with: pod)
-            .replacingOccurrences(of: "{jobName}", with: requestedName)
-            .replacingOccurrences(of: "{prefix}", with: prefix ?? "")
+        LogKeyTemplate(keyTemplate).render(job: job, pod: pod, requestedName: requestedName, prefix: prefix)
     }
 
     /// Follows one pod's log to its end and stores it.

@@ -1,5 +1,6 @@
 import Foundation
 import JobRunner
+import RequestValidation
 
 /// The reply body of SPEC §7.
 struct Reply: Codable, Sendable, Equatable {

@@ -5,6 +5,7 @@ import JobRunner
 import Logging
 import Metrics
 import QueueConsumer
+import RequestValidation
 
 /// Turns deliveries into Jobs: validate, create the Job (adopting one that exists), then ack.
 /// Invalid requests get a `rejected` reply and go to the dead-letter queue; nothing is acked
@@ -33,39 +34,40 @@ struct RequestPipeline: Sendable {
         var logger = self.logger
         logger[metadataKey: "request"] = "\(identity.value)"
         do {
-            let cancel: CancelRequest?
-            do {
-                cancel = try CancelRequest(message: delivery.message)
-            } catch {
-                try await reject(delivery, identity: identity, rejection: error, logger: logger)
-                return
-            }
-            if let cancel {
-                try await handle(cancel, delivery: delivery, identity: identity, logger: logger)
-                return
-            }
-            let request: WorkRequest
-            do {
-                request = try WorkRequest(body: delivery.message.body, limits: configuration.limits)
-            } catch {
-                try await reject(delivery, identity: identity, rejection: error, logger: logger)
-                return
-            }
-            let spec = JobSpecBuilder(configuration: configuration).specification(
-                for: request, identity: identity, message: delivery.message, now: Date())
-            do {
-                try await createJob(spec, logger: logger)
-                Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "dispatch")])
-                    .recordInterval(since: received)
-                Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "accepted")]).increment()
-                board.record(requestID: identity.value, jobName: request.jobName, k8sJob: spec.name, state: "running")
-            } catch let error as KubernetesError where error.status == 422 || error.status == 400 {
-                // The API server refused what this request produced: no retry can help.
-                let rejection = RequestRejection(field: error.causes.first.map { "job (\($0))" } ?? "job", reason: error.message)
+            // Size first: an oversized body was never read into memory.
+            if let bytes = delivery.discardedBodyBytes {
+                let rejection = RequestMessage.oversized(bytes: bytes, limit: configuration.requests.limits.maxRequestBytes)
                 try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
                 return
             }
-            try await amqp.ack(delivery)
+            let headers = delivery.message.properties.headers
+            switch DeliveryCount.decide(redelivered: delivery.redelivered, headers: headers, limit: configuration.maxDeliveries) {
+            case .handle:
+                break
+            case .republish(let count):
+                try await republish(delivery, count: count, logger: logger)
+                return
+            case .deadLetter(let count):
+                let reason = "came \(count) times, more than the limit of \(configuration.maxDeliveries): handling it may stop the worker"
+                try await reject(
+                    delivery, identity: identity, rejection: RequestRejection(field: "delivery", reason: reason), logger: logger)
+                return
+            }
+            let message: RequestMessage
+            do {
+                message = try RequestMessage(
+                    body: delivery.message.body, type: delivery.message.properties.type, policy: configuration.requests)
+            } catch {
+                try await reject(delivery, identity: identity, rejection: error, logger: logger)
+                return
+            }
+            switch message {
+            case .cancel(let target):
+                let cancel = CancelRequest(target: target, message: delivery.message)
+                try await handle(cancel, delivery: delivery, identity: identity, logger: logger)
+            case .work(let request):
+                try await handle(request, delivery: delivery, identity: identity, received: received, logger: logger)
+            }
         } catch let error as AMQPError where error.code == .deliveryVoid {
             logger.info("delivery void after reconnect; the broker redelivers it", metadata: ["error": "\(error)"])
         } catch is CancellationError {
@@ -76,14 +78,32 @@ struct RequestPipeline: Sendable {
         }
     }
 
+    /// Creates the request's Job, then acks; a request the API server refuses is rejected.
+    private func handle(
+        _ request: WorkRequest, delivery: AMQPDelivery, identity: RequestIdentity, received: DispatchTime, logger: Logger
+    ) async throws {
+        let spec = JobSpecBuilder(configuration: configuration).specification(for: request, identity: identity, message: delivery.message, now: Date())
+        do {
+            try await createJob(spec, identity: identity, logger: logger)
+        } catch let rejection as RequestRejection {
+            try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
+            return
+        }
+        Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "dispatch")]).recordInterval(since: received)
+        Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "accepted")]).increment()
+        board.record(requestID: identity.value, jobName: request.jobName, k8sJob: spec.name, state: "running")
+        try await amqp.ack(delivery)
+    }
+
     /// Cancels the unfinished Jobs the request names: marks each with who cancelled it and
     /// stops its pods (an active deadline already past); the lifecycle then reports it
     /// `cancelled`, once, with its logs. Naming no such Job is a rejection.
     private func handle(_ cancel: CancelRequest, delivery: AMQPDelivery, identity: RequestIdentity, logger: Logger) async throws {
         let selector = JobSpecBuilder(configuration: configuration).selector
-        let targets = cancel.matches(try await kubernetes.list(Job.self, labelSelector: selector).items)
+        let targets = cancel.matches(try await kubernetes.list(Job.self, labelSelector: selector).items, scope: configuration.cancelScope)
         guard !targets.isEmpty else {
-            let rejection = RequestRejection(field: "cancel", reason: "no unfinished job has the request id or name '\(cancel.target)'")
+            let rejection = RequestRejection(
+                field: "cancel", reason: "no unfinished job has the request id or name \(RequestRejection.quoted(cancel.target))")
             try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
             return
         }
@@ -112,9 +132,10 @@ struct RequestPipeline: Sendable {
     }
 
     /// Creates the Job, and for a fan-out its task ConfigMap, retrying while the API server is
-    /// unreachable. 409 means it exists. The ConfigMap comes second because it names the Job's
-    /// uid as its owner; the pods wait for it to mount.
-    private func createJob(_ spec: JobSpecification, logger: Logger) async throws {
+    /// unreachable. 409 means it exists: it is adopted if it was made for this request, else the
+    /// request is rejected. The ConfigMap comes second because it names the Job's uid as its
+    /// owner; the pods wait for it to mount. Throws a `RequestRejection` for what no retry fixes.
+    private func createJob(_ spec: JobSpecification, identity: RequestIdentity, logger: Logger) async throws {
         let manifest = try JobManifest.json(spec)
         let ownerUID = try await retryingWhileUnreachable(logger: logger) { () async throws -> String? in
             do {
@@ -122,8 +143,13 @@ struct RequestPipeline: Sendable {
                 logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
                 return job.metadata.uid
             } catch let error as KubernetesError where error.status == 409 {
+                let existing = try await kubernetes.getJob(spec.name)
+                guard existing.annotations[JobMetadata.requestID] == identity.value else {
+                    throw RequestRejection(
+                        field: "jobName", reason: "a Job named \(spec.name) exists already and was not made for this request")
+                }
                 logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
-                return spec.tasks.isEmpty ? nil : try await kubernetes.getJob(spec.name).metadata.uid
+                return existing.metadata.uid
             }
         }
         guard let ownerUID, let configMap = try JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }
@@ -136,11 +162,17 @@ struct RequestPipeline: Sendable {
         }
     }
 
+    /// Runs `operation` until the API server answers. What it refuses for good (a 4xx other than
+    /// 409 and 429) becomes a rejection naming its message, never a requeue.
     private func retryingWhileUnreachable<T>(logger: Logger, _ operation: () async throws -> T) async throws -> T {
         var retry = RetryPolicy.forever(baseDelay: 0.5, maxDelay: 30).start()
         while true {
             do {
                 return try await operation()
+            } catch let error as KubernetesError where (400..<500).contains(error.status) && error.status != 409 && error.status != 429 {
+                // A 422's causes say which field of the Job was invalid.
+                let cause = error.status == 422 ? error.causes.first : nil
+                throw RequestRejection(field: cause.map { "job (\($0))" } ?? "job", reason: error.message)
             } catch let error as KubernetesError where error.isRetryable {
                 logger.warning(
                     "cannot reach the API server; will retry", metadata: ["error": "\(error)", "attempt": "\(retry.failures + 1)"])
@@ -149,20 +181,38 @@ struct RequestPipeline: Sendable {
         }
     }
 
+    /// Puts a redelivered message back with its delivery count, then acks it.
+    private func republish(_ delivery: AMQPDelivery, count: Int, logger: Logger) async throws {
+        var copy = republishable(delivery.message)
+        copy.properties.headers[DeliveryCount.header] = String(count)
+        try await amqp.publish(copy, routingKey: configuration.amqp.topology.requestQueue)
+        logger.warning("request delivered again; put back with its count", metadata: ["deliveries": "\(count)"])
+        try await amqp.ack(delivery)
+    }
+
+    /// The broker refuses a publish whose `user_id` is not the worker's own user, so a copy
+    /// keeps only that one.
+    private func republishable(_ message: AMQPMessage) -> AMQPMessage {
+        var copy = message
+        if copy.properties.userID != configuration.amqp.url.user { copy.properties.userID = nil }
+        return copy
+    }
+
     /// Replies `rejected`, moves the message to the dead-letter queue with the reason in its
     /// headers (confirmed), then acks it.
     private func reject(_ delivery: AMQPDelivery, identity: RequestIdentity, rejection: RequestRejection, logger: Logger) async throws {
         logger.warning("request rejected", metadata: ["field": "\(rejection.field)", "reason": "\(rejection.reason)"])
         Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "rejected")]).increment()
-        var deadLetter = delivery.message
+        var deadLetter = republishable(delivery.message)
         deadLetter.properties.headers["x-rejected-field"] = rejection.field
         deadLetter.properties.headers["x-rejected-reason"] = rejection.reason
         deadLetter.properties.headers["x-original-queue"] = configuration.amqp.topology.requestQueue
         deadLetter.properties.headers["x-request-id"] = identity.value
+        deadLetter.properties.headers["x-original-user-id"] = delivery.message.properties.userID
         try await amqp.publish(deadLetter, routingKey: configuration.amqp.topology.deadLetterQueue)
         let properties = delivery.message.properties
         if let replyTo = properties.replyTo, !replyTo.isEmpty {
-            let jobName = (try? JSONSerialization.jsonObject(with: Data(delivery.message.body)) as? [String: Any])?["jobName"] as? String
+            let jobName = RequestMessage.jobName(in: delivery.message.body, limits: configuration.requests.limits)
             let reply = Reply.rejected(requestID: identity.value, jobName: jobName, rejection: rejection)
             board.record(requestID: identity.value, jobName: jobName, k8sJob: nil, state: "rejected", reason: rejection.description)
             try await replies.publish(

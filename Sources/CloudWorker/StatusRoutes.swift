@@ -3,15 +3,24 @@ import JobRunner
 import Prometheus
 import QueueConsumer
 
-/// What the status server answers: probes, Prometheus metrics, the jobs API and page.
+/// What the status server answers: probes, Prometheus metrics, the jobs API and page. The probes
+/// and metrics stay open for kubelets and scrapers; the jobs API and page, which list request
+/// ids and job names, require `token` as a bearer token when one is configured.
 struct StatusRoutes: Sendable {
     let amqp: AMQPClient
     let watcher: ResourceWatcher<Job>
     let board: JobBoard
     let registry: PrometheusCollectorRegistry
+    let token: String?
 
-    func respond(path: String, query: String) -> StatusServer.Response {
-        switch path {
+    func respond(to request: StatusServer.Request) -> StatusServer.Response {
+        let open: Set<String> = ["/healthz", "/readyz", "/metrics"]
+        guard open.contains(request.path) || BearerToken.accepts(request.authorization, expected: token) else {
+            var response = StatusServer.Response.text(401, "a bearer token is required: Authorization: Bearer <token>\n")
+            response.headers["WWW-Authenticate"] = #"Bearer realm="cloud-worker""#
+            return response
+        }
+        switch request.path {
         case "/healthz":
             return .text(200, "ok\n")
         case "/readyz":

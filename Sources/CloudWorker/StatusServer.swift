@@ -5,17 +5,25 @@ import Glibc
 /// request per connection, on a thread of its own so that it answers even when the
 /// cooperative pool is busy.
 final class StatusServer: Sendable {
+    struct Request: Sendable {
+        var path: String
+        var query: String
+        /// The `Authorization` header, if the request had one.
+        var authorization: String?
+    }
+
     struct Response: Sendable {
         var status: Int
         var contentType: String
         var body: [UInt8]
+        var headers: [String: String] = [:]
 
         static func text(_ status: Int, _ text: String) -> Response {
             Response(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
         }
     }
 
-    typealias Handler = @Sendable (_ path: String, _ query: String) -> Response
+    typealias Handler = @Sendable (Request) -> Response
 
     private let socket: Int32
     let port: Int
@@ -81,7 +89,11 @@ final class StatusServer: Sendable {
             request += buffer[0..<count]
             if request.count >= 4, request.suffix(4) == [13, 10, 13, 10] { break }
         }
-        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
+        let lines = String(decoding: request, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+        let line = (lines.first ?? "").split(separator: " ")
+        let authorization = lines.dropFirst().first { $0.lowercased().hasPrefix("authorization:") }.map {
+            String($0.dropFirst("authorization:".count).trimmingCharacters(in: .whitespaces))
+        }
         let response: Response
         if line.count < 2 {
             response = .text(400, "bad request\n")
@@ -91,14 +103,17 @@ final class StatusServer: Sendable {
             let target = line[1]
             let path = String(target.prefix { $0 != "?" })
             let query = target.contains("?") ? String(target[target.index(after: target.firstIndex(of: "?")!)...]) : ""
-            response = handler(path, query)
+            response = handler(Request(path: path, query: query, authorization: authorization))
         }
         let reason =
-            [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"][response.status]
-            ?? "Status"
+            [
+                200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+                503: "Service Unavailable",
+            ][response.status] ?? "Status"
+        let extra = response.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
         var output = Array(
             ("HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\n"
-                + "Content-Length: \(response.body.count)\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n").utf8)
+                + "Content-Length: \(response.body.count)\r\nConnection: close\r\nCache-Control: no-store\r\n\(extra)\r\n").utf8)
         if line.first != "HEAD" { output += response.body }
         var written = 0
         while written < output.count {

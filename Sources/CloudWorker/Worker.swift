@@ -35,9 +35,9 @@ struct Worker {
         let selector = JobSpecBuilder(configuration: configuration).selector
         let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
         let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)
-        let routes = StatusRoutes(amqp: amqp, watcher: jobWatcher, board: board, registry: registry)
+        let routes = StatusRoutes(amqp: amqp, watcher: jobWatcher, board: board, registry: registry, token: configuration.statusToken)
         let server = try configuration.httpPort.map { port in
-            try StatusServer(host: configuration.httpHost, port: port) { routes.respond(path: $0, query: $1) }
+            try StatusServer(host: configuration.httpHost, port: port) { routes.respond(to: $0) }
         }
         if let server { logger.info("status server listening", metadata: ["port": "\(server.port)"]) }
 

@@ -2,6 +2,7 @@ import HTTPTransport
 import JobRunner
 import ObjectStore
 import QueueConsumer
+import RequestValidation
 
 /// Everything the worker is told at start, resolved from flags, environment and defaults.
 struct WorkerConfiguration: Sendable {
@@ -12,10 +13,14 @@ struct WorkerConfiguration: Sendable {
     var s3TLS: TLSConfiguration
     /// The S3 endpoint the job's pods use (may differ from the worker's, e.g. a cluster DNS name).
     var jobS3Endpoint: String
-    /// Secret holding `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for the pods.
-    var s3CredentialsSecret: String
-    var limits: RequestLimits
-    var logKeyTemplate: String
+    /// What producers may ask for, including the Secrets the pods take S3 keys from.
+    var requests: RequestPolicy
+    /// Deliveries of one message before it is dead-lettered instead of handled again.
+    var maxDeliveries: Int
+    /// Which Jobs a cancel by `jobName` reaches.
+    var cancelScope: CancelRequest.Scope
+    /// Bearer token the jobs API and page require; nil leaves them open.
+    var statusToken: String?
     var jobTTLSeconds: Int
     var pod: PodSettings
     /// Names this worker in the claims it puts on Jobs: stable across restarts of one replica
@@ -33,18 +38,6 @@ struct WorkerConfiguration: Sendable {
     /// Port of the probes, metrics and status pages; nil turns the server off.
     var httpPort: Int?
     var httpHost: String
-}
 
-/// Caps applied to requests.
-struct RequestLimits: Sendable {
-    var defaultTimeoutMinutes: Int = 15
-    var maxTimeoutMinutes: Int = 1440
-    var maxBackoffLimit: Int = 10
-    var maxRequestBytes: Int = 1 << 20
-    var maxTasks: Int = 1000
-    /// The task ConfigMap must stay under the API server's 1 MiB object limit.
-    var maxTaskBytes: Int = 900 * 1024
-    var maxParallelism: Int = 10
-    /// Image prefixes a request may name; empty allows any image.
-    var allowedImagePrefixes: [String] = []
+    var logKeyTemplate: String { requests.logKey.template }
 }

@@ -27,6 +27,9 @@ final class CurlEasy {
 
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_URL, request.url)
+        // The path goes out as SigV4 signed it: libcurl would otherwise resolve `.` and `..`
+        // segments first, and the server would then refuse the signature.
+        set(CURLOPT_PATH_AS_IS, 1)
         set(CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
         set(CURLOPT_TIMEOUT_MS, Int(request.totalTimeout * 1000))
         set(CURLOPT_TCP_KEEPALIVE, 1)

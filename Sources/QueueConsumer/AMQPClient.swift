@@ -246,7 +246,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 if fds[1].revents != 0 { drainWakePipe() }
             }
             // Reading with a zero timeout also sends a heartbeat when one is due.
-            while let event = try connection.nextEvent() {
+            while let event = try connection.nextEvent(maxBodyBytes: configuration.maxBodyBytes) {
                 handle(event)
             }
         }
@@ -293,11 +293,11 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func handle(_ event: AMQPConnection.Event) {
         switch event {
-        case .delivery(let message, let tag, let redelivered, let exchange, let routingKey):
+        case .delivery(let message, let tag, let redelivered, let exchange, let routingKey, let discarded):
             deliveries.yield(
                 AMQPDelivery(
-                    message: message, deliveryTag: tag, redelivered: redelivered, exchange: exchange, routingKey: routingKey,
-                    connectionGeneration: generation))
+                    message: message, deliveryTag: tag, redelivered: redelivered, discardedBodyBytes: discarded, exchange: exchange,
+                    routingKey: routingKey, connectionGeneration: generation))
         case .confirm(let tag, let multiple, let acked):
             for id in tracker.settle(tag: tag, multiple: multiple) {
                 guard let publish = publishes.removeValue(forKey: id) else { continue }  // already failed by a return

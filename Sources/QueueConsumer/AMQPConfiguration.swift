@@ -17,6 +17,9 @@ public struct AMQPConfiguration: Sendable {
     public var maxReconnectDelay: Double
     /// Whether to consume the request queue; a publish-only client declares but does not consume.
     public var consumes: Bool
+    /// Largest message body delivered: a larger one is dropped frame by frame as it arrives and
+    /// delivered empty with its size, so that one huge message cannot exhaust memory.
+    public var maxBodyBytes: Int
 
     public init(
         url: AMQPURL,
@@ -28,9 +31,11 @@ public struct AMQPConfiguration: Sendable {
         clientCertificateFile: String? = nil,
         clientKeyFile: String? = nil,
         maxReconnectDelay: Double = 10,
-        consumes: Bool = true
+        consumes: Bool = true,
+        maxBodyBytes: Int = .max
     ) {
         self.consumes = consumes
+        self.maxBodyBytes = maxBodyBytes
         self.url = url
         self.heartbeat = heartbeat
         self.prefetch = prefetch

@@ -91,6 +91,7 @@ final class AMQPConnection {
         if let value = p.correlationID { properties.correlation_id = arena.bytes(value); flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG) }
         if let value = p.replyTo { properties.reply_to = arena.bytes(value); flags |= UInt32(AMQP_BASIC_REPLY_TO_FLAG) }
         if let value = p.type { properties.type = arena.bytes(value); flags |= UInt32(AMQP_BASIC_TYPE_FLAG) }
+        if let value = p.userID { properties.user_id = arena.bytes(value); flags |= UInt32(AMQP_BASIC_USER_ID_FLAG) }
         if let value = p.deliveryMode { properties.delivery_mode = value; flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG) }
         if let value = p.timestamp {
             properties.timestamp = value
@@ -115,41 +116,34 @@ final class AMQPConnection {
     // MARK: - Inbound
 
     enum Event {
-        case delivery(AMQPMessage, tag: UInt64, redelivered: Bool, exchange: String, routingKey: String)
+        /// `discardedBodyBytes` is set, and the body empty, when the body was over the limit.
+        case delivery(AMQPMessage, tag: UInt64, redelivered: Bool, exchange: String, routingKey: String, discardedBodyBytes: UInt64?)
         case confirm(tag: UInt64, multiple: Bool, acked: Bool)
         case returned(AMQPMessage, exchange: String, routingKey: String, reason: String)
     }
 
     /// The next event if one is ready, nil if none is. Also sends heartbeats when due.
-    func nextEvent() throws(AMQPError) -> Event? {
+    func nextEvent(maxBodyBytes: Int) throws(AMQPError) -> Event? {
         amqp_maybe_release_buffers(state)
-        var envelope = amqp_envelope_t()
-        var zero = timeval(tv_sec: 0, tv_usec: 0)
-        let reply = amqp_consume_message(state, &envelope, &zero, 0)
-        if reply.reply_type == AMQP_RESPONSE_NORMAL {
-            defer { amqp_destroy_envelope(&envelope) }
-            return .delivery(
-                Self.message(envelope.message), tag: envelope.delivery_tag, redelivered: envelope.redelivered != 0,
-                exchange: envelope.exchange.swiftString, routingKey: envelope.routing_key.swiftString)
-        }
-        guard reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION else {
-            throw AMQPError(.connectionLost, "consume failed: \(Self.describe(reply))")
-        }
-        if reply.library_error == AMQP_STATUS_TIMEOUT.rawValue { return nil }
-        guard reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue else {
-            throw AMQPError(.connectionLost, "connection lost: \(String(cString: amqp_error_string2(reply.library_error)))")
-        }
-        return try nextMethodFrame()
-    }
-
-    /// A frame other than a delivery arrived: confirms, returns and closes come this way.
-    private func nextMethodFrame() throws(AMQPError) -> Event? {
         var frame = amqp_frame_t()
-        let status = amqp_simple_wait_frame(state, &frame)
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &zero)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
         try check(status: status, "read frame")
         guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return nil }
         let method = frame.payload.method
         switch method.id {
+        case AMQP_BASIC_DELIVER_METHOD:
+            // Copied out first: the method lives in the channel's pool, which reading the
+            // content recycles.
+            let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+            let tag = deliver.delivery_tag
+            let redelivered = deliver.redelivered != 0
+            let exchange = deliver.exchange.swiftString
+            let routingKey = deliver.routing_key.swiftString
+            let (message, discarded) = try readContent(channel: frame.channel, maxBodyBytes: maxBodyBytes)
+            return .delivery(
+                message, tag: tag, redelivered: redelivered, exchange: exchange, routingKey: routingKey, discardedBodyBytes: discarded)
         case AMQP_BASIC_ACK_METHOD:
             let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             return .confirm(tag: ack.delivery_tag, multiple: ack.multiple != 0, acked: true)
@@ -161,13 +155,8 @@ final class AMQPConnection {
             let reason = "\(returned.reply_code) \(returned.reply_text.swiftString)"
             let exchange = returned.exchange.swiftString
             let routingKey = returned.routing_key.swiftString
-            var message = amqp_message_t()
-            let reply = amqp_read_message(state, frame.channel, &message, 0)
-            guard reply.reply_type == AMQP_RESPONSE_NORMAL else {
-                throw AMQPError(.connectionLost, "reading a returned message failed: \(Self.describe(reply))")
-            }
-            defer { amqp_destroy_message(&message) }
-            return .returned(Self.message(message), exchange: exchange, routingKey: routingKey, reason: reason)
+            let (message, _) = try readContent(channel: frame.channel, maxBodyBytes: .max)
+            return .returned(message, exchange: exchange, routingKey: routingKey, reason: reason)
         case AMQP_CHANNEL_CLOSE_METHOD:
             let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
             var ok = amqp_channel_close_ok_t()
@@ -184,10 +173,38 @@ final class AMQPConnection {
         }
     }
 
+    /// The header and body frames that follow a deliver or return. Each frame is copied out and
+    /// its buffer recycled at once, so a message costs its body and one frame; a body over
+    /// `maxBodyBytes` is not kept at all (its size is returned instead), so an oversized
+    /// message costs one frame. amqp_read_message would hold the whole body twice.
+    private func readContent(channel: amqp_channel_t, maxBodyBytes: Int) throws(AMQPError) -> (AMQPMessage, discarded: UInt64?) {
+        var frame = amqp_frame_t()
+        try check(status: amqp_simple_wait_frame(state, &frame), "read a message header")
+        guard frame.frame_type == UInt8(AMQP_FRAME_HEADER) else {
+            throw AMQPError(.protocolError, "expected a content header, got frame type \(frame.frame_type)")
+        }
+        let size = frame.payload.properties.body_size
+        let properties = Self.properties(frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee)
+        let keep = size <= UInt64(maxBodyBytes)
+        var body: [UInt8] = []
+        if keep { body.reserveCapacity(Int(size)) }
+        var received: UInt64 = 0
+        while received < size {
+            amqp_maybe_release_buffers_on_channel(state, channel)
+            try check(status: amqp_simple_wait_frame(state, &frame), "read a message body")
+            guard frame.frame_type == UInt8(AMQP_FRAME_BODY) else {
+                throw AMQPError(.protocolError, "expected a body frame, got frame type \(frame.frame_type)")
+            }
+            let fragment = frame.payload.body_fragment
+            received += UInt64(fragment.len)
+            if keep, fragment.len > 0 { body += UnsafeRawBufferPointer(start: fragment.bytes, count: fragment.len) }
+        }
+        return (AMQPMessage(body: body, properties: properties), keep ? nil : size)
+    }
+
     // MARK: - Conversions
 
-    private static func message(_ message: amqp_message_t) -> AMQPMessage {
-        let p = message.properties
+    private static func properties(_ p: amqp_basic_properties_t) -> AMQPProperties {
         let flags = p._flags
         func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
         var properties = AMQPProperties()
@@ -198,8 +215,9 @@ final class AMQPConnection {
         if has(AMQP_BASIC_TYPE_FLAG) { properties.type = p.type.swiftString }
         if has(AMQP_BASIC_DELIVERY_MODE_FLAG) { properties.deliveryMode = p.delivery_mode }
         if has(AMQP_BASIC_TIMESTAMP_FLAG) { properties.timestamp = p.timestamp }
+        if has(AMQP_BASIC_USER_ID_FLAG) { properties.userID = p.user_id.swiftString }
         if has(AMQP_BASIC_HEADERS_FLAG) { properties.headers = headers(p.headers) }
-        return AMQPMessage(body: message.body.swiftBytes, properties: properties)
+        return properties
     }
 
     private static func headers(_ table: amqp_table_t) -> [String: String] {

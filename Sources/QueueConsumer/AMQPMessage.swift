@@ -15,6 +15,9 @@ public struct AMQPProperties: Sendable, Equatable {
     public var correlationID: String?
     public var replyTo: String?
     public var type: String?
+    /// The user the producer connected as: RabbitMQ refuses a publish whose `user_id` is not
+    /// the connection's own user, so a consumer can trust it to say who published.
+    public var userID: String?
     /// 2 = persistent.
     public var deliveryMode: UInt8?
     /// Seconds since 1970, as the producer set it.
@@ -28,6 +31,7 @@ public struct AMQPProperties: Sendable, Equatable {
         correlationID: String? = nil,
         replyTo: String? = nil,
         type: String? = nil,
+        userID: String? = nil,
         deliveryMode: UInt8? = nil,
         timestamp: UInt64? = nil,
         headers: [String: String] = [:]
@@ -38,6 +42,7 @@ public struct AMQPProperties: Sendable, Equatable {
         self.correlationID = correlationID
         self.replyTo = replyTo
         self.type = type
+        self.userID = userID
         self.deliveryMode = deliveryMode
         self.headers = headers
     }
@@ -48,6 +53,9 @@ public struct AMQPDelivery: Sendable {
     public var message: AMQPMessage
     public var deliveryTag: UInt64
     public var redelivered: Bool
+    /// Set, with `message.body` left empty, when the body was larger than the configuration's
+    /// `maxBodyBytes`: it was dropped as it arrived, never held in memory.
+    public var discardedBodyBytes: UInt64?
     public var exchange: String
     public var routingKey: String
     /// Which connection delivered it: tags are void once that connection is gone.

@@ -58,9 +58,4 @@ extension amqp_bytes_t {
         guard len > 0, let bytes else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)
     }
-
-    var swiftBytes: [UInt8] {
-        guard len > 0, let bytes else { return [] }
-        return [UInt8](UnsafeRawBufferPointer(start: bytes, count: len))
-    }
 }

@@ -6,55 +6,45 @@ import Testing
 @testable import CloudWorker
 
 @Suite struct CancelRequestTests {
-    static func cancel(_ body: String, type: String? = nil) throws(RequestRejection) -> CancelRequest? {
-        try CancelRequest(message: AMQPMessage(body: Array(body.utf8), properties: .init(type: type)))
+    static func job(
+        _ name: String, request: String, requested: String, replyTo: String? = nil, producer: String? = nil, finished: Bool = false
+    )
+        throws -> Job
+    {
+        var annotations = ["cloud-worker.io/request-id": request, "cloud-worker.io/job-name": requested]
+        annotations["cloud-worker.io/reply-to"] = replyTo
+        annotations["cloud-worker.io/producer"] = producer
+        let metadata: [String: Any] = ["name": name, "annotations": annotations]
+        let conditions = finished ? [["type": "Complete", "status": "True"]] : []
+        let json = try JSONSerialization.data(withJSONObject: ["metadata": metadata, "status": ["conditions": conditions]])
+        return try JSONDecoder().decode(Job.self, from: json)
     }
 
-    static func rejection(_ body: String, type: String? = nil) -> RequestRejection? {
-        do {
-            _ = try cancel(body, type: type)
-            return nil
-        } catch {
-            return error
-        }
+    static func cancel(_ target: String, replyTo: String? = nil, userID: String? = nil) -> CancelRequest {
+        CancelRequest(target: target, message: AMQPMessage(body: [], properties: .init(replyTo: replyTo, userID: userID)))
     }
 
-    @Test func cancelFieldOrCancelTypeMakeACancelRequest() throws {
-        #expect(try Self.cancel(#"{"cancel":"req-1"}"#)?.target == "req-1")
-        #expect(try Self.cancel(#"{"requestId":"req-2"}"#, type: "cancel")?.target == "req-2")
-        #expect(try Self.cancel(#"{"jobName":"nightly"}"#, type: "cancel")?.target == "nightly")
-        #expect(try Self.cancel(#"{"image":"i","jobName":"j","inputBucket":"bkt"}"#) == nil)
-        #expect(try Self.cancel("not json") == nil)
+    static let jobs = [
+        try! job("nightly-1a2b", request: "r1", requested: "nightly", replyTo: "alice.replies"),
+        try! job("nightly-3c4d", request: "r2", requested: "nightly", producer: "bob"),
+        try! job("other-5e6f", request: "r3", requested: "other", replyTo: "alice.replies", finished: true),
+    ]
+
+    @Test func requestIDAndKubernetesNameReachTheirJobWhoeverAsks() {
+        #expect(Self.cancel("r2").matches(Self.jobs, scope: .producer).map(\.name) == ["nightly-3c4d"])
+        #expect(Self.cancel("nightly-1a2b").matches(Self.jobs, scope: .producer).map(\.name) == ["nightly-1a2b"])
+        #expect(Self.cancel("r3").matches(Self.jobs, scope: .producer).isEmpty, "finished jobs are not cancelled")
     }
 
-    @Test func cancelWithoutATargetIsRejectedNamingTheField() {
-        #expect(Self.rejection(#"{"cancel":""}"#)?.field == "cancel")
-        #expect(Self.rejection(#"{"cancel":42}"#)?.field == "cancel")
-        #expect(Self.rejection(#"{"other":1}"#, type: "cancel")?.field == "cancel")
-        #expect(Self.rejection(#"{"requestId":7}"#, type: "cancel")?.field == "requestId")
+    @Test func jobNameReachesOnlyTheSameProducersJobs() {
+        #expect(Self.cancel("nightly").matches(Self.jobs, scope: .producer).isEmpty)
+        #expect(Self.cancel("nightly", replyTo: "mallory.replies").matches(Self.jobs, scope: .producer).isEmpty)
+        #expect(Self.cancel("nightly", replyTo: "alice.replies").matches(Self.jobs, scope: .producer).map(\.name) == ["nightly-1a2b"])
+        #expect(Self.cancel("nightly", userID: "bob").matches(Self.jobs, scope: .producer).map(\.name) == ["nightly-3c4d"])
+        #expect(Self.cancel("nightly", replyTo: "").matches(Self.jobs, scope: .producer).isEmpty)
     }
 
-    @Test func matchesUnfinishedJobsByRequestIDOrEitherName() throws {
-        func job(_ name: String, request: String, requested: String, finished: Bool = false) throws -> Job {
-            let conditions = finished ? #"[{"type":"Complete","status":"True"}]"# : "[]"
-            let json = """
-                {"metadata":{"name":"\(name)","annotations":{"cloud-worker.io/request-id":"\(request)","cloud-worker.io/job-name":"\(requested)"}},
-                 "status":{"conditions":\(conditions)}}
-                """
-            return try JSONDecoder().decode(Job.self, from: Data(json.utf8))
-        }
-        let jobs = [
-            try job("nightly-1a2b", request: "r1", requested: "nightly"),
-            try job("nightly-3c4d", request: "r2", requested: "nightly"),
-            try job("other-5e6f", request: "r3", requested: "other", finished: true),
-        ]
-        let byName = try #require(try Self.cancel(#"{"cancel":"nightly"}"#))
-        #expect(byName.matches(jobs).map(\.name) == ["nightly-1a2b", "nightly-3c4d"])
-        let byRequest = try #require(try Self.cancel(#"{"cancel":"r2"}"#))
-        #expect(byRequest.matches(jobs).map(\.name) == ["nightly-3c4d"])
-        let byKubernetesName = try #require(try Self.cancel(#"{"cancel":"nightly-1a2b"}"#))
-        #expect(byKubernetesName.matches(jobs).map(\.name) == ["nightly-1a2b"])
-        let finished = try #require(try Self.cancel(#"{"cancel":"r3"}"#))
-        #expect(finished.matches(jobs).isEmpty)
+    @Test func anyScopeReachesEveryJobOfTheName() {
+        #expect(Self.cancel("nightly").matches(Self.jobs, scope: .any).map(\.name) == ["nightly-1a2b", "nightly-3c4d"])
     }
 }

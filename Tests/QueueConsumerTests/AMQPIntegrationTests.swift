@@ -8,14 +8,15 @@ import Testing
 @Suite(.serialized) struct AMQPIntegrationTests {
     static let url = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
 
-    static func client(queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30, consumes: Bool = true) throws
-        -> AMQPClient
-    {
+    static func client(
+        queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30, consumes: Bool = true, maxBodyBytes: Int = .max
+    ) throws -> AMQPClient {
         let topology = AMQPTopology(
             requestExchange: "\(queue).x", requestQueue: queue, deadLetterQueue: "\(queue).dlq", replyQueue: "\(queue).replies")
         return AMQPClient(
             configuration: AMQPConfiguration(
-                url: try AMQPURL(parsing: url), heartbeat: heartbeat, prefetch: prefetch, topology: topology, consumes: consumes),
+                url: try AMQPURL(parsing: url), heartbeat: heartbeat, prefetch: prefetch, topology: topology, consumes: consumes,
+                maxBodyBytes: maxBodyBytes),
             logger: Logger(label: "test"))
     }
 
@@ -30,7 +31,7 @@ import Testing
             body: Array(#"{"hello":"world"}"#.utf8),
             properties: AMQPProperties(
                 contentType: "application/json", messageID: "m-1", correlationID: "c-1", replyTo: "r-q", type: "request",
-                deliveryMode: 2, timestamp: 1_795_315_000, headers: ["x-reason": "because", "x-n": "7"]))
+                userID: "guest", deliveryMode: 2, timestamp: 1_795_315_000, headers: ["x-reason": "because", "x-n": "7"]))
         try await client.publish(sent, exchange: "\(queue).x", routingKey: queue)
         var iterator = client.deliveries.makeAsyncIterator()
         let delivery = try #require(await iterator.next())
@@ -38,6 +39,29 @@ import Testing
         #expect(delivery.message.properties == sent.properties)
         #expect(!delivery.redelivered)
         try await client.ack(delivery)
+    }
+
+    /// Bodies of many frames arrive whole up to the limit; one byte more and the body is
+    /// dropped as it arrives, the delivery carrying its size and its properties.
+    @Test func bodyOverTheLimitIsDeliveredEmptyWithItsSize() async throws {
+        let queue = Self.uniqueQueue()
+        let limit = 300_000
+        let client = try Self.client(queue: queue, maxBodyBytes: limit)
+        try await client.start()
+        defer { client.shutdown() }
+        let fits = (0..<limit).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try await client.publish(AMQPMessage(body: fits, properties: .init(messageID: "fits")), routingKey: queue)
+        try await client.publish(AMQPMessage(body: fits + [0], properties: .init(messageID: "over")), routingKey: queue)
+        var iterator = client.deliveries.makeAsyncIterator()
+        let whole = try #require(await iterator.next())
+        #expect(whole.message.body == fits)
+        #expect(whole.discardedBodyBytes == nil)
+        let dropped = try #require(await iterator.next())
+        #expect(dropped.message.properties.messageID == "over")
+        #expect(dropped.message.body.isEmpty)
+        #expect(dropped.discardedBodyBytes == UInt64(limit + 1))
+        try await client.ack(whole)
+        try await client.ack(dropped)
     }
 
     @Test func unroutableMandatoryPublishFails() async throws {

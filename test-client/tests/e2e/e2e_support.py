@@ -10,11 +10,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pika
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEST_CLIENT_DIR = REPO_ROOT / "test-client"
@@ -65,6 +70,26 @@ def read_json_object(s3: Any, bucket: str, key: str) -> dict[str, Any]:
 def describe(reply: dict[str, Any]) -> str:
     """The reply, pretty-printed, for assertion messages."""
     return json.dumps(reply, indent=2, sort_keys=True)
+
+
+def dead_letter(amqp_url: str, queue: str, correlation_id: str, timeout: float = 15) -> tuple[Any, bytes]:
+    """The dead-lettered message with this correlation id (others are put back)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            method, properties, body = channel.basic_get(queue=queue, auto_ack=False)
+            if method is None:
+                time.sleep(0.1)
+                continue
+            if properties.correlation_id == correlation_id:
+                channel.basic_ack(method.delivery_tag)
+                return properties, body
+            channel.basic_nack(method.delivery_tag, requeue=True)
+        raise AssertionError(f"no dead-lettered message with correlation id {correlation_id}")
+    finally:
+        connection.close()
 
 
 # ---------------------------------------------------------------- a simulator of one's own
@@ -143,6 +168,19 @@ class RecordingSimulator:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self._log.close()
+
+
+@contextmanager
+def simulator_with_secrets(state_dir: Path, endpoints: Any, secrets: Iterable[str]) -> Iterator[RecordingSimulator]:
+    """A simulator of one's own, holding S3 credentials Secrets with the contract's keys under
+    each of these names; stopped on leaving."""
+    sim = RecordingSimulator(state_dir)
+    try:
+        for secret in secrets:
+            sim.create_s3_secret(endpoints.namespace, secret, endpoints.s3_access_key_id, endpoints.s3_secret_access_key)
+        yield sim
+    finally:
+        sim.stop()
 
 
 def _free_port() -> int:

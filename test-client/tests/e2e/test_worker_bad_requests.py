@@ -5,13 +5,11 @@ headers, and no Job created."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from typing import Any
 
-import pika
 import pytest
-from e2e_support import REPLY_TIMEOUT, describe
+from e2e_support import REPLY_TIMEOUT, dead_letter, describe
 
 pytestmark = pytest.mark.e2e
 
@@ -27,26 +25,6 @@ BAD_REQUESTS = [
 @pytest.fixture(scope="module")
 def running_worker(worker: Any) -> Any:
     return worker()
-
-
-def dead_letter(amqp_url: str, queue: str, correlation_id: str, timeout: float = 15) -> tuple[Any, bytes]:
-    """The dead-lettered message with this correlation id (others are put back)."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            method, properties, body = channel.basic_get(queue=queue, auto_ack=False)
-            if method is None:
-                time.sleep(0.1)
-                continue
-            if properties.correlation_id == correlation_id:
-                channel.basic_ack(method.delivery_tag)
-                return properties, body
-            channel.basic_nack(method.delivery_tag, requeue=True)
-        raise AssertionError(f"no dead-lettered message with correlation id {correlation_id}")
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize(("body", "field"), BAD_REQUESTS, ids=[field for _, field in BAD_REQUESTS])

@@ -26,6 +26,7 @@ from e2e_support import (
     TEST_CLIENT_DIR,
     RecordingSimulator,
     describe,
+    simulator_with_secrets,
     upload_inputs,
 )
 
@@ -258,11 +259,10 @@ def test_rules_reject_an_unsafe_job() -> None:
 
 @pytest.fixture(scope="module")
 def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
-    sim = RecordingSimulator(tmp_path_factory.mktemp("schema-sim"))
-    for secret in (endpoints.s3_credentials_secret, OTHER_S3_SECRET):
-        sim.create_s3_secret(endpoints.namespace, secret, endpoints.s3_access_key_id, endpoints.s3_secret_access_key)
-    yield sim
-    sim.stop()
+    with simulator_with_secrets(
+        tmp_path_factory.mktemp("schema-sim"), endpoints, (endpoints.s3_credentials_secret, OTHER_S3_SECRET)
+    ) as sim:
+        yield sim
 
 
 @pytest.fixture(scope="module")

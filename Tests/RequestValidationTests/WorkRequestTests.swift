@@ -1,21 +1,34 @@
 import Testing
 
-@testable import CloudWorker
+@testable import RequestValidation
 
 @Suite struct WorkRequestTests {
-    static let limits = RequestLimits()
-
-    static func decode(_ json: String, limits: RequestLimits = limits) throws(RequestRejection) -> WorkRequest {
-        try WorkRequest(body: Array(json.utf8), limits: limits)
+    static func decode(_ json: String, policy: RequestPolicy = RequestPolicy()) throws(RequestRejection) -> WorkRequest {
+        guard case .work(let request) = try RequestMessage(body: Array(json.utf8), type: nil, policy: policy) else {
+            throw RequestRejection(field: "test", reason: "not a work request")
+        }
+        return request
     }
 
-    static func rejection(_ json: String, limits: RequestLimits = limits) -> RequestRejection? {
+    static func decode(_ json: String, limits: RequestLimits) throws(RequestRejection) -> WorkRequest {
+        var policy = RequestPolicy()
+        policy.limits = limits
+        return try decode(json, policy: policy)
+    }
+
+    static func rejection(_ json: String, policy: RequestPolicy = RequestPolicy()) -> RequestRejection? {
         do {
-            _ = try decode(json, limits: limits)
+            _ = try decode(json, policy: policy)
             return nil
         } catch {
             return error
         }
+    }
+
+    static func rejection(_ json: String, limits: RequestLimits) -> RequestRejection? {
+        var policy = RequestPolicy()
+        policy.limits = limits
+        return rejection(json, policy: policy)
     }
 
     @Test func decodesMSTCFieldsWithDefaults() throws {
@@ -41,7 +54,8 @@ import Testing
         #expect(request.args == ["-c", "x"])
         #expect(request.backoffLimit == 2)
         #expect(request.prefix == "p")
-        #expect(request.resources["limits"] == ["memory": "1Gi", "cpu": "2"])
+        #expect(request.resources.limits == ["memory": ResourceQuantity("1Gi")!, "cpu": ResourceQuantity("2")!])
+        #expect(request.resources.limits["cpu"]?.text == "2")
     }
 
     @Test(arguments: [
@@ -67,10 +81,10 @@ import Testing
     }
 
     @Test func imageAllowList() {
-        var limits = RequestLimits()
-        limits.allowedImagePrefixes = ["registry.example/"]
-        #expect(Self.rejection(#"{"image":"evil/x","jobName":"j","inputBucket":"bkt"}"#, limits: limits)?.field == "image")
-        #expect(Self.rejection(#"{"image":"registry.example/x","jobName":"j","inputBucket":"bkt"}"#, limits: limits) == nil)
+        var policy = RequestPolicy()
+        policy.images = ImagePolicy(allowed: ["registry.example/"])
+        #expect(Self.rejection(#"{"image":"evil/x","jobName":"j","inputBucket":"bkt"}"#, policy: policy)?.field == "image")
+        #expect(Self.rejection(#"{"image":"registry.example/x","jobName":"j","inputBucket":"bkt"}"#, policy: policy) == nil)
     }
 
     @Test func sizeLimit() {
