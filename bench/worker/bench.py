@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
+import pika
 
 import plot
 import report
@@ -28,6 +30,7 @@ import scenarios
 from subjects import REPO, S3_ENDPOINT, S3_KEY, S3_REGION, S3_SECRET, CloudWorker, PeerWorker, Subject
 
 HERE = Path(__file__).resolve().parent
+ATTEMPTS = 2
 # Scenario sizes: the targets' (full) and a smaller run that finishes in about two minutes.
 SIZES = {
     "full": {"jobs": 100, "long_jobs": 20, "dispatch": 300, "in_flight": 1000, "followed": 1000, "window": 20},
@@ -63,13 +66,23 @@ def parse_options() -> argparse.Namespace:
 
 def measure(make: Callable[[Path], Subject], steps: list[tuple[str, scenarios.Step]], label: str,
             options: argparse.Namespace) -> scenarios.Results:
-    subject = make(options.state / label.replace(", ", "-").replace(" ", "-"))
-    try:
-        return scenarios.run(subject, options, steps, label)
-    except TimeoutError as error:
-        raise SystemExit(str(error)) from error
-    finally:
-        subject.stop()
+    """One run of a worker; run again from the start if the broker goes away during it (the
+    shared RabbitMQ may be restarted by others' tests), since its figures would be off."""
+    name = label.replace(", ", "-").replace(" ", "-")
+    attempt = 1
+    while True:
+        subject = make(options.state / (name if attempt == 1 else f"{name}-{attempt}"))
+        try:
+            return scenarios.run(subject, options, steps, label)
+        except pika.exceptions.AMQPConnectionError as error:
+            if attempt == ATTEMPTS:
+                raise SystemExit(f"{label}: lost the broker in each of {ATTEMPTS} attempts: {error!r}") from error
+            print(f"{label}: lost the broker ({error!r}); running it again", file=sys.stderr)
+        except TimeoutError as error:
+            raise SystemExit(str(error)) from error
+        finally:
+            subject.stop()
+        attempt += 1
 
 
 def main() -> None:

@@ -93,14 +93,14 @@ def rss_over_run(axes: Axes, runs: tuple[Results, ...]) -> None:
     target_line(axes, 80, "followed-pods target 80 MB", horizontal=True)
     axes.set(title="RSS over each run (scenarios below)", ylabel="RSS (MB)", ylim=(0, None))
     axes.tick_params(labelbottom=False)
-    axes.legend(fontsize=LABEL_SIZE, loc="upper left")
+    axes.legend(fontsize=LABEL_SIZE, loc="lower center", ncols=3)
     axes.grid(alpha=0.3)
 
 
 def phase_timeline(axes: Axes, runs: tuple[Results, ...]) -> None:
     """One bar per run, a colour per scenario, so the RSS curves above can be read against
     what each worker was doing."""
-    palette = plt.get_cmap("Set2")
+    palette = plt.get_cmap("Set3")  # 12 colours: a colour per scenario
     colours: dict[str, tuple[float, ...]] = {}
     for row, results in enumerate(runs):
         phases = results.trace.phases
@@ -112,4 +112,4 @@ def phase_timeline(axes: Axes, runs: tuple[Results, ...]) -> None:
     axes.set_yticks(range(len(runs)), [results.label for results in runs], fontsize=LABEL_SIZE)
     axes.invert_yaxis()
     axes.set_xlabel("seconds since the worker started")
-    axes.legend(fontsize=LABEL_SIZE, loc="upper center", bbox_to_anchor=(0.5, -0.9), ncols=len(colours))
+    axes.legend(fontsize=LABEL_SIZE, loc="upper center", bbox_to_anchor=(0.5, -0.9), ncols=(len(colours) + 1) // 2)

@@ -11,6 +11,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable
 
 from probes import CPUMeter, RSSSampler, RSSTrace, rss_mb, threads
@@ -172,24 +173,35 @@ def long_jobs(subject: Subject, options: argparse.Namespace, results: Results) -
         subject, ticker("bench-long", options.long_seconds), options.long_jobs, results)
 
 
-def followed_pods(subject: Subject, options: argparse.Namespace, results: Results) -> None:
-    """Many pods running at once, each logging a line a second, every log followed by the
-    worker; the pods end when the bench creates their stop file. The simulator may not keep up
-    with 1,000 (its CPU is measured beside the worker's): then the figures are taken with the
-    logs that are being followed after --ramp-timeout, and the table says how many."""
-    stop_file = subject.state / "stop-tickers"
-    count = options.followed
-    for _ in range(count):
-        subject.publish(ticker("bench-followed", options.ramp_timeout + 3 * options.window, str(stop_file)))
+def start_followed(subject: Subject, options: argparse.Namespace, results: Results) -> None:
+    """Many pods at once, each logging a line a second (until the bench creates their stop file),
+    every log to be followed by the worker. The simulator may not keep up with 1,000 (its CPU is
+    measured beside the worker's): then the figures are taken with the logs being followed after
+    --ramp-timeout, and the table says how many."""
+    for _ in range(options.followed):
+        subject.publish(ticker("bench-followed", options.ramp_timeout + 3 * options.window, str(stop_file(subject))))
     try:
-        subject.wait(lambda: subject.open_log_streams() >= count, f"{count} followed logs", options.ramp_timeout, 0.5)
+        subject.wait(lambda: subject.open_log_streams() >= options.followed, f"{options.followed} followed logs",
+                     options.ramp_timeout, 0.5)
         subject.pause(5)  # the last streams' first lines
     except TimeoutError:
         pass
+
+
+def measure_followed(subject: Subject, options: argparse.Namespace, results: Results) -> None:
     window = Window.measure(subject, options.window)
-    results.followed = Followed(count, subject.open_log_streams(), rss_mb(subject.pid), threads(subject.pid), window)
-    stop_file.touch()
-    tally(results, subject.await_replies(count, timeout=options.ramp_timeout), count)
+    results.followed = Followed(options.followed, subject.open_log_streams(), rss_mb(subject.pid),
+                                threads(subject.pid), window)
+
+
+def end_followed(subject: Subject, options: argparse.Namespace, results: Results) -> None:
+    stop_file(subject).touch()
+    tally(results, subject.await_replies(options.followed, timeout=options.ramp_timeout), options.followed)
+
+
+def stop_file(subject: Subject) -> Path:
+    """The file whose existence ends the followed pods' logging (ticker.pl)."""
+    return subject.state / "stop-tickers"
 
 
 def dispatch(subject: Subject, options: argparse.Namespace, results: Results) -> None:
@@ -218,31 +230,43 @@ def dispatch(subject: Subject, options: argparse.Namespace, results: Results) ->
             results.dispatch_ms.append((parse_time(entry["time"]) - published[request_id]) * 1000)
 
 
-def in_flight(subject: Subject, options: argparse.Namespace, results: Results) -> None:
-    """Tops the held Jobs up to `--in-flight`, waits until nothing changes in the simulator,
-    then measures CPU over a window and checks that nothing changed during it."""
+def fill_in_flight(subject: Subject, options: argparse.Namespace, results: Results) -> None:
+    """Tops the held Jobs up to `--in-flight`."""
     created = subject.jobs_created()
     for _ in range(options.in_flight - options.dispatch):
         subject.publish(HELD)
     subject.wait(lambda: subject.jobs_created() - created >= options.in_flight - options.dispatch,
-               f"{options.in_flight} Jobs in flight", 600, 0.2)
-    steady = {"version": subject.resource_version(), "since": time.monotonic()}
-
-    def quiet() -> bool:
-        version = subject.resource_version()
-        if version != steady["version"]:
-            steady.update(version=version, since=time.monotonic())
-        return time.monotonic() - steady["since"] >= 3
-
-    subject.wait(quiet, "the simulator to settle", 300, 0.5)
+                 f"{options.in_flight} Jobs in flight", 600, 0.2)
     results.in_flight = options.in_flight
+
+
+def measure_in_flight(subject: Subject, options: argparse.Namespace, results: Results) -> None:
+    """Waits until nothing changes in the simulator, then measures CPU over a window and checks
+    that nothing changed during it."""
+    version = settle(subject, quiet_for=3, timeout=300)
     results.in_flight_window = Window.measure(subject, options.window)
-    results.in_flight_unchanged = subject.resource_version() == steady["version"]
+    results.in_flight_unchanged = subject.resource_version() == version
     results.in_flight_rss_mb = rss_mb(subject.pid)
+
+
+def settle(subject: Subject, quiet_for: float, timeout: float) -> str:
+    """Waits until the simulator's resourceVersion has not moved for `quiet_for` seconds;
+    returns it."""
+    deadline = time.monotonic() + timeout
+    version, since = subject.resource_version(), time.monotonic()
+    while time.monotonic() - since < quiet_for:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{subject.name}: the simulator's objects still change after {timeout:.0f} s")
+        subject.pause(0.5)
+        latest = subject.resource_version()
+        if latest != version:
+            version, since = latest, time.monotonic()
+    return version
 
 
 # The two runs of a worker: everything but followed pods, and followed pods on their own (with a
 # simulator of their own, whose load from 1,000 pod processes then distorts no other figure).
 MAIN = [("idle", idle), ("short jobs", short_jobs), ("long jobs", long_jobs), ("dispatch", dispatch),
-        ("in flight", in_flight)]
-FOLLOWED = [("idle", idle), ("followed pods", followed_pods)]
+        ("Jobs in flight: created", fill_in_flight), ("Jobs in flight: quiet", measure_in_flight)]
+FOLLOWED = [("idle", idle), ("followed pods: starting", start_followed), ("followed pods: measured", measure_followed),
+            ("followed pods: ending", end_followed)]

@@ -34,6 +34,13 @@ IMAGES = Path(__file__).resolve().parent / "images.json"
 PEER = REPO / "bench" / "peer" / "peer_worker.py"
 
 
+def broker_connection() -> pika.BlockingConnection:
+    """A connection to the broker, waiting up to a minute for it (to outlast a restart)."""
+    parameters = pika.URLParameters(AMQP_URL)
+    parameters.connection_attempts, parameters.retry_delay = 30, 2
+    return pika.BlockingConnection(parameters)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -47,16 +54,16 @@ class Subject(ABC):
     follows_logs: bool
 
     def __init__(self, state: Path) -> None:
+        self.connection = broker_connection()
+        self.channel = self.connection.channel()
+        self.replies = self.channel.queue_declare("", exclusive=True).method.queue
+        self.queue = f"bench-{self.name}-{uuid.uuid4().hex[:8]}"
         (state / "simulator").mkdir(parents=True)
         self.state = state
         self.sim = RecordingSimulator(state / "simulator", IMAGES)
         self.sim.create_s3_secret(NAMESPACE, S3_SECRET_NAME, S3_KEY, S3_SECRET)
-        self.queue = f"bench-{self.name}-{uuid.uuid4().hex[:8]}"
         self.log_path = state / "worker.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-        self.channel = self.connection.channel()
-        self.replies = self.channel.queue_declare("", exclusive=True).method.queue
         self.process: subprocess.Popen[bytes] | None = None
 
     @abstractmethod
@@ -169,13 +176,15 @@ class Subject(ABC):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.channel.is_open:  # else the broker went away, and the error that says so is on its way
-            for queue in (self.queue, f"{self.queue}.dead-letter", f"{self.queue}.replies"):
-                self.channel.queue_delete(queue)
-            self.channel.exchange_delete(self.queue)
-            self.connection.close()
         self.sim.stop()
         self.log.close()
+        # After a broker restart the durable queues are still there, on a connection of their own.
+        connection = self.connection if self.connection.is_open else broker_connection()
+        channel = connection.channel()
+        for queue in (self.queue, f"{self.queue}.dead-letter", f"{self.queue}.replies"):
+            channel.queue_delete(queue)
+        channel.exchange_delete(self.queue)
+        connection.close()
 
 
 class CloudWorker(Subject):
