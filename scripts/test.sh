@@ -75,6 +75,8 @@ main() {
         # Alone: its log follower must keep up with a container writing 100 MiB, and the other
         # suites running beside it can starve it of CPU.
         swift test --filter RotatedLogTests || FAILURES+=("swift test (rotated log)")
+        step "fuzz the request parser and validator (100000 inputs)"
+        "$SCRIPTS_DIR/fuzz.sh" 100000 || FAILURES+=("fuzz")
     else
         loud "swift build FAILED: skipping swift test; the end-to-end tests will fail too"
     fi
