@@ -73,7 +73,7 @@ run_suite() {
     summary="$(tail -n 1 "$output")"
     printf 'run %3d/%d  %-9s FAIL  %4ds  %s (log: %s)\n' "$run" "$RUNS" "$suite" "$elapsed" "$summary" \
         "${output#"$REPO_ROOT"/}"
-    grep -E '^(FAILED|ERROR) ' "$output" | sed 's/^/            /' || true
+    grep -E '^(FAILED|ERROR) [^ ]+::' "$output" | sed 's/^/            /' || true
     return 1
 }
 
