@@ -41,3 +41,33 @@ import Testing
         #expect(String(decoding: output, as: UTF8.self) == "a\nb\nc\nd\ne\n")
     }
 }
+
+@Suite struct ResumeFilterPositionTests {
+    static func line(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func aFilterRestoredFromAPositionCarriesOnWithoutRepeats() {
+        var first = ResumeFilter()
+        var output: [UInt8] = []
+        for text in ["2026-11-22T02:35:58.1Z a", "2026-11-22T02:35:58.2Z b", "2026-11-22T02:35:58.2Z c"] {
+            output += first.accept(Self.line(text))
+        }
+        let saved = first.position
+        #expect(saved == LogPosition(timestamp: "2026-11-22T02:35:58.2Z", linesAtTimestamp: 2))
+
+        // Another process: the kubelet resends from the start of that second.
+        var second = ResumeFilter(position: saved)
+        second.startResume()
+        #expect(second.resumeFrom?.wholeSeconds == "2026-11-22T02:35:58Z")
+        for text in ["2026-11-22T02:35:58.1Z a", "2026-11-22T02:35:58.2Z b", "2026-11-22T02:35:58.2Z c", "2026-11-22T02:35:59.0Z d"] {
+            output += second.accept(Self.line(text))
+        }
+        #expect(String(decoding: output, as: UTF8.self) == "a\nb\nc\nd\n")
+    }
+
+    @Test func aResumedStreamThatStartsLaterShowsAGap() {
+        let filter = ResumeFilter(position: LogPosition(timestamp: "2026-11-22T02:35:58.2Z", linesAtTimestamp: 1))
+        #expect(!filter.startsAfterPosition(Self.line("2026-11-22T02:35:58.2Z b")), "the last line taken, again: no gap")
+        #expect(!filter.startsAfterPosition(Self.line("2026-11-22T02:35:58.1Z a")))
+        #expect(filter.startsAfterPosition(Self.line("2026-11-22T02:36:10.0Z x")), "the kubelet no longer has what came between")
+    }
+}
