@@ -123,7 +123,8 @@ class PeerWorker:
                 return
         channel.basic_ack(method.delivery_tag)
 
-    def job_manifest(self, request: dict[str, Any], request_id: str, properties: pika.BasicProperties) -> dict[str, Any]:
+    def job_manifest(self, request: dict[str, Any], request_id: str,
+                     properties: pika.BasicProperties) -> dict[str, Any]:
         digest = hashlib.sha256(request_id.encode()).hexdigest()
         name = job_name(request["jobName"], digest)
         output_bucket = request.get("outputBucket") or request["inputBucket"]
@@ -141,7 +142,8 @@ class PeerWorker:
         for field in ("command", "args", "resources"):
             if request.get(field):
                 container[field] = request[field]
-        labels = {"app.kubernetes.io/managed-by": MANAGED_BY, POOL_LABEL: self.options.queue, REQUEST_LABEL: digest[:40]}
+        labels = {"app.kubernetes.io/managed-by": MANAGED_BY, POOL_LABEL: self.options.queue,
+                  REQUEST_LABEL: digest[:40]}
         annotations = {
             REQUEST_ID: request_id, REQUESTED_NAME: request["jobName"], OUTPUT_BUCKET: output_bucket,
             REPLY_TO: properties.reply_to or self.options.reply_queue,

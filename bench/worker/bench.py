@@ -93,7 +93,6 @@ def main() -> None:
     if scenarios.BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}:
         s3.create_bucket(Bucket=scenarios.BUCKET)
 
-    load_before = os.getloadavg()[0]
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     def cloud_worker(state: Path) -> Subject:
@@ -102,13 +101,13 @@ def main() -> None:
     worker = measure(cloud_worker, scenarios.MAIN, "cloud-worker", options)
     peer = measure(PeerWorker, scenarios.MAIN, "peer", options)
     followed = measure(cloud_worker, scenarios.FOLLOWED, "cloud-worker, followed pods", options)
-    load = (load_before, os.getloadavg()[0])
 
-    title = (f"cloud-worker vs Python peer, {started:%Y-%m-%d %H:%M} UTC, {options.cpus} cores, "
-             f"load {load[0]:.1f}→{load[1]:.1f}" + (", --quick" if options.quick else ""))
+    title = (f"cloud-worker vs Python peer, {started:%Y-%m-%d %H:%M} UTC, {options.cpus} cores, load "
+             f"{worker.load:.1f} / {peer.load:.1f} / {followed.load:.1f} as the runs began"
+             + (", --quick" if options.quick else ""))
     text = "\n".join([
         title, f"binary {options.binary}; logs in {options.state}; {time.monotonic() - clock:.0f} s", "",
-        report.render(report.rows(worker, peer, followed), report.notes((worker, peer, followed), options, load)),
+        report.render(report.rows(worker, peer, followed), report.notes((worker, peer, followed), options)),
     ])
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.with_suffix(".txt").write_text(text)

@@ -14,15 +14,14 @@ from matplotlib.axes import Axes  # noqa: E402
 from scenarios import Results  # noqa: E402
 
 COLOURS = {"cloud-worker": "tab:blue", "peer": "tab:orange"}
-TARGET_STYLE = {"color": "grey", "linestyle": ":", "linewidth": 1}
 LABEL_SIZE = 8
 
 
 def draw(worker: Results, peer: Results, followed: Results, path: Path, title: str) -> None:
     figure = plt.figure(figsize=(13, 10))
-    top, bottom = figure.add_gridspec(2, 1, height_ratios=(1, 1.25), hspace=0.42)
-    charts = top.subgridspec(1, 2, wspace=0.25)
-    run = bottom.subgridspec(2, 1, height_ratios=(1, 0.27), hspace=0.08)
+    outer = figure.add_gridspec(2, 1, height_ratios=(1, 1.25), hspace=0.42)
+    charts = outer[0].subgridspec(1, 2, wspace=0.25)
+    run = outer[1].subgridspec(2, 1, height_ratios=(1, 0.27), hspace=0.08)
     figure.suptitle(title, fontsize=10)
     both = (worker, peer)
     latency_cdf(figure.add_subplot(charts[0]), both)
@@ -39,11 +38,11 @@ def draw(worker: Results, peer: Results, followed: Results, path: Path, title: s
 def target_line(axes: Axes, value: float, text: str, horizontal: bool) -> None:
     """A dotted target line, labelled inside the axes at its far end."""
     if horizontal:
-        axes.axhline(value, **TARGET_STYLE)
+        axes.axhline(value, color="grey", linestyle=":", linewidth=1)
         axes.text(0.995, value, text, transform=axes.get_yaxis_transform(), fontsize=LABEL_SIZE, color="grey",
                   ha="right", va="bottom")
     else:
-        axes.axvline(value, **TARGET_STYLE)
+        axes.axvline(value, color="grey", linestyle=":", linewidth=1)
         axes.text(value, 0.99, f" {text}", transform=axes.get_xaxis_transform(), fontsize=LABEL_SIZE, color="grey",
                   rotation=90, ha="left", va="top")
 

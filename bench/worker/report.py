@@ -101,24 +101,25 @@ def rows(worker: Results, peer: Results, followed_run: Results) -> list[Row]:
     return table
 
 
-def notes(runs: tuple[Results, ...], options: argparse.Namespace, load: tuple[float, float]) -> list[str]:
-    lines = [f"load average (1 min) {load[0]:.2f} before the run, {load[1]:.2f} after, on "
-             f"{options.cpus} cores: other work on the machine shows in every figure."]
+def notes(runs: tuple[Results, ...], options: argparse.Namespace) -> list[str]:
+    loads = "; ".join(f"{results.label} {results.load:.1f}" for results in runs)
+    lines = [f"load average (1 min) as each run began: {loads} (on {options.cpus} cores); other work on the "
+             "machine shows in every figure."]
     if options.quick:
         lines.append("--quick: fewer jobs and pods than the targets name; the figures are indicative only.")
     for results in runs:
-        shares = {"dispatch": results.dispatch_simulator_share}
         if results.followed is not None:
-            shares = {"followed pods": results.followed.window.simulator_ms_per_s / 1000}
+            what, share = "followed pods", results.followed.window.simulator_ms_per_s / 1000
             if results.followed.streams < results.followed.pods:
                 lines.append(f"{results.label}: {results.followed.streams:,} of {results.followed.pods:,} logs "
                              f"followed after {options.ramp_timeout} s; the figures are for those.")
-        elif not results.in_flight_unchanged:
-            lines.append(f"{results.label}: objects changed during the in-flight window (not a quiet state).")
-        for what, share in shares.items():
-            if share >= SIMULATOR_LIMIT:
-                lines.append(f"{results.label}: its simulator used {share:.0%} of a core during {what}; the "
-                             "simulator, not the worker, limits that figure.")
+        else:
+            what, share = "dispatch", results.dispatch_simulator_share
+            if not results.in_flight_unchanged:
+                lines.append(f"{results.label}: objects changed during the in-flight window (not a quiet state).")
+        if share >= SIMULATOR_LIMIT:
+            lines.append(f"{results.label}: its simulator used {share:.0%} of a core during {what}; the "
+                         "simulator, not the worker, limits that figure.")
         if results.replies_good < results.replies:
             example = f", e.g. {json.dumps(results.bad_reply)[:600]}" if results.bad_reply else ""
             lines.append(f"{results.label}: {results.replies - results.replies_good} of {results.replies} replies "

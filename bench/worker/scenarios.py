@@ -7,6 +7,7 @@ state in which nothing changes. 1,000 pods logging a line a second are a run of 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class Followed:
 class Results:
     name: str
     label: str = ""  # which run, where a worker has more than one
+    load: float = 0  # the machine's 1-minute load average as the run began
     startup_ms: float = 0
     idle_rss_mb: float = 0
     short_jobs: int = 0
@@ -128,7 +130,7 @@ Step = Callable[[Subject, argparse.Namespace, Results], None]
 
 def run(subject: Subject, options: argparse.Namespace, steps: list[tuple[str, Step]], label: str) -> Results:
     """Starts the worker, then runs each step in turn while sampling its RSS."""
-    results = Results(subject.name, label)
+    results = Results(subject.name, label, os.getloadavg()[0])
     results.startup_ms = subject.start()
     sampler = RSSSampler(subject.pid)
     try:
@@ -266,7 +268,9 @@ def settle(subject: Subject, quiet_for: float, timeout: float) -> str:
 
 # The two runs of a worker: everything but followed pods, and followed pods on their own (with a
 # simulator of their own, whose load from 1,000 pod processes then distorts no other figure).
-MAIN = [("idle", idle), ("short jobs", short_jobs), ("long jobs", long_jobs), ("dispatch", dispatch),
-        ("Jobs in flight: created", fill_in_flight), ("Jobs in flight: quiet", measure_in_flight)]
-FOLLOWED = [("idle", idle), ("followed pods: starting", start_followed), ("followed pods: measured", measure_followed),
-            ("followed pods: ending", end_followed)]
+MAIN: list[tuple[str, Step]] = [
+    ("idle", idle), ("short jobs", short_jobs), ("long jobs", long_jobs), ("dispatch", dispatch),
+    ("Jobs in flight: created", fill_in_flight), ("Jobs in flight: quiet", measure_in_flight)]
+FOLLOWED: list[tuple[str, Step]] = [
+    ("idle", idle), ("followed pods: starting", start_followed), ("followed pods: measured", measure_followed),
+    ("followed pods: ending", end_followed)]

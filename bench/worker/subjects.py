@@ -51,7 +51,6 @@ class Subject(ABC):
     """One worker process, its simulator, its queues, and a broker connection to talk to it."""
 
     name: str
-    follows_logs: bool
 
     def __init__(self, state: Path) -> None:
         self.connection = broker_connection()
@@ -96,7 +95,8 @@ class Subject(ABC):
         deadline = time.monotonic() + timeout
         while not self.holds(predicate):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: timed out after {timeout:.0f} s waiting for {what}; log {self.log_path}")
+                raise TimeoutError(
+                    f"{self.name}: timed out after {timeout:.0f} s waiting for {what}; log {self.log_path}")
             self.pause(interval)
 
     @property
@@ -138,10 +138,12 @@ class Subject(ABC):
         while it is too busy to answer in time."""
         for _ in range(5):
             try:
-                return self.sim.stats()
+                stats: dict[str, Any] = self.sim.stats()
+                return stats
             except (TimeoutError, urllib.error.URLError, ConnectionError):
                 continue
-        return self.sim.stats()
+        stats = self.sim.stats()
+        return stats
 
     def jobs_created(self) -> int:
         """Job creates the simulator has counted."""
@@ -189,7 +191,6 @@ class Subject(ABC):
 
 class CloudWorker(Subject):
     name = "cloud-worker"
-    follows_logs = True
 
     def __init__(self, state: Path, binary: str) -> None:
         self.binary = binary
@@ -215,14 +216,13 @@ class CloudWorker(Subject):
         """/readyz answers 200 once the broker is connected and the watches have listed."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/readyz", timeout=1) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except (urllib.error.URLError, ConnectionError):
             return False
 
 
 class PeerWorker(Subject):
     name = "peer"
-    follows_logs = False
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         kubeconfig = self.state / "kubeconfig.json"
