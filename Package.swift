@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ObjectStoreTests", dependencies: ["Backoff", "ObjectStore"], resources: [.copy("Vectors")]),
         .testTarget(name: "JobRunnerTests", dependencies: ["Backoff", "JobRunner", "ObjectStore"]),
         .testTarget(name: "QueueConsumerTests", dependencies: ["QueueConsumer"]),
-        .testTarget(name: "CloudWorkerTests", dependencies: ["CloudWorker"]),
+        .testTarget(name: "CloudWorkerTests", dependencies: ["Backoff", "CloudWorker"]),
         .testTarget(name: "RequestValidationTests", dependencies: ["RequestValidation"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import Backoff
 import Testing
 
 @testable import CloudWorker
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func failuresBackOffExponentiallyUntilForgotten() {
-        var queue = WorkQueue<String>(failureBase: 1, failureCap: 5)
+        var queue = WorkQueue<String>(failureBackoff: .forever(baseDelay: 1, maxDelay: 5))
         var dues: [Double] = []
         for _ in 0..<5 {
             queue.addRateLimited("a", now: 0)

@@ -1,3 +1,5 @@
+import Backoff
+
 /// The reconciler's queue of Job keys, in the manner of client-go's workqueue: a key is queued
 /// at most once; a key being worked on is not handed out again, and if it is added meanwhile
 /// it comes back once the work is done; keys can be added after a delay, and requeued with a
@@ -10,13 +12,12 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     private var dirty: Set<Key> = []
     private var delayed: [Key: Double] = [:]
     private var failures: [Key: Int] = [:]
-    /// Backoff of `addRateLimited`: base × 2^(failures − 1), capped.
-    let failureBase: Double
-    let failureCap: Double
+    /// Backoff of `addRateLimited`: the policy's ceiling for the key's failures so far (no
+    /// jitter, so that the queue stays deterministic; its keys are spread by their events).
+    let failureBackoff: RetryPolicy
 
-    init(failureBase: Double = 0.05, failureCap: Double = 30) {
-        self.failureBase = failureBase
-        self.failureCap = failureCap
+    init(failureBackoff: RetryPolicy = .forever(baseDelay: 0.05, maxDelay: 30)) {
+        self.failureBackoff = failureBackoff
     }
 
     /// Keys waiting to be handed out now.
@@ -51,7 +52,7 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     mutating func addRateLimited(_ key: Key, now: Double) {
         let count = (failures[key] ?? 0) + 1
         failures[key] = count
-        add(key, after: min(failureCap, failureBase * Double(1 << min(count - 1, 30))), now: now)
+        add(key, after: failureBackoff.ceiling(afterAttempt: count), now: now)
     }
 
     /// The key's work went well: its backoff starts again from the base.
