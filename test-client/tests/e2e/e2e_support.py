@@ -171,10 +171,12 @@ class RecordingSimulator:
 
 
 @contextmanager
-def simulator_with_secrets(state_dir: Path, endpoints: Any, secrets: Iterable[str]) -> Iterator[RecordingSimulator]:
+def simulator_with_secrets(
+    state_dir: Path, endpoints: Any, secrets: Iterable[str], extra_args: list[str] | None = None
+) -> Iterator[RecordingSimulator]:
     """A simulator of one's own, holding S3 credentials Secrets with the contract's keys under
     each of these names; stopped on leaving."""
-    sim = RecordingSimulator(state_dir)
+    sim = RecordingSimulator(state_dir, extra_args=extra_args)
     try:
         for secret in secrets:
             sim.create_s3_secret(endpoints.namespace, secret, endpoints.s3_access_key_id, endpoints.s3_secret_access_key)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, upload_inputs
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets, upload_inputs
 
 from cloud_worker_client.config import SAMPLE_JOB_IMAGE
 
@@ -38,11 +38,9 @@ WAIT_TIMEOUT = 60.0
 
 @pytest.fixture(scope="module")
 def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
-    sim = RecordingSimulator(tmp_path_factory.mktemp("requests-sim"))
-    sim.create_s3_secret(endpoints.namespace, endpoints.s3_credentials_secret, endpoints.s3_access_key_id,
-                         endpoints.s3_secret_access_key)
-    yield sim
-    sim.stop()
+    with simulator_with_secrets(tmp_path_factory.mktemp("requests-sim"), endpoints,
+                                [endpoints.s3_credentials_secret]) as sim:
+        yield sim
 
 
 @pytest.fixture(scope="module")

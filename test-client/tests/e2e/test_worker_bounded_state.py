@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import RecordingSimulator, describe
+from e2e_support import RecordingSimulator, describe, simulator_with_secrets
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +25,9 @@ RSS_SLACK_MB = 6.0
 
 @pytest.fixture(scope="module")
 def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
-    sim = RecordingSimulator(tmp_path_factory.mktemp("bounded-sim"))
-    sim.create_s3_secret(endpoints.namespace, endpoints.s3_credentials_secret, endpoints.s3_access_key_id,
-                         endpoints.s3_secret_access_key)
-    yield sim
-    sim.stop()
+    with simulator_with_secrets(tmp_path_factory.mktemp("bounded-sim"), endpoints,
+                                [endpoints.s3_credentials_secret]) as sim:
+        yield sim
 
 
 def metrics(port: str) -> dict[str, float]:

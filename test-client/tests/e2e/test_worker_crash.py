@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 
 import pika
 import pytest
-from e2e_support import OutageProxy, RecordingSimulator, describe
+from e2e_support import OutageProxy, RecordingSimulator, describe, simulator_with_secrets
 
 pytestmark = pytest.mark.e2e
 
@@ -265,12 +265,9 @@ def explained_repeat(worker_logs: list[Path], killed_logs: list[Path], request_i
 
 @pytest.fixture()
 def simulator(endpoints: Any, tmp_path: Path) -> Iterator[RecordingSimulator]:
-    sim = RecordingSimulator(tmp_path, extra_args=["--request-log", "200000",
-                                                           "--log-rotate-bytes", str(ROTATE_BYTES)])
-    sim.create_s3_secret(endpoints.namespace, endpoints.s3_credentials_secret, endpoints.s3_access_key_id,
-                         endpoints.s3_secret_access_key)
-    yield sim
-    sim.stop()
+    with simulator_with_secrets(tmp_path, endpoints, [endpoints.s3_credentials_secret],
+                                extra_args=["--request-log", "200000", "--log-rotate-bytes", str(ROTATE_BYTES)]) as sim:
+        yield sim
 
 
 def test_one_reply_and_whole_logs_through_crashes_and_outages(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets
 
 from cloud_worker_client.rpc import ReplyTimeout, RpcClient
 
@@ -34,11 +34,9 @@ def kubectl_binary() -> str | None:
 
 @pytest.fixture(scope="module")
 def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
-    sim = RecordingSimulator(tmp_path_factory.mktemp("lifecycle-sim"), extra_args=["--request-log", "20000"])
-    sim.create_s3_secret(endpoints.namespace, endpoints.s3_credentials_secret, endpoints.s3_access_key_id,
-                         endpoints.s3_secret_access_key)
-    yield sim
-    sim.stop()
+    with simulator_with_secrets(tmp_path_factory.mktemp("lifecycle-sim"), endpoints,
+                                [endpoints.s3_credentials_secret], extra_args=["--request-log", "20000"]) as sim:
+        yield sim
 
 
 def shell_job(job_name: str, bucket: str, script: str, timeout_minutes: int = 5) -> dict[str, Any]:
