@@ -162,10 +162,34 @@ Name of the Secret holding the worker's S3 keys: s3.existingSecret, else the one
 {{- end }}
 
 {{/*
-Secret the Jobs' pods read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from.
+Secret the Jobs' pods read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from, for the buckets
+worker.bucketCredentials does not map. Never the worker's own S3 Secret unless named here.
 */}}
 {{- define "cloud-worker.jobCredentialsSecret" -}}
-{{- default (include "cloud-worker.s3SecretName" .) .Values.s3.jobCredentialsSecret }}
+{{- required "s3.jobCredentialsSecret: name the Secret the Jobs' pods take their S3 keys from (default cloud-worker-job-s3; the worker's own S3 Secret only if the pods may have its keys)" .Values.s3.jobCredentialsSecret }}
+{{- end }}
+
+{{/*
+worker.bucketCredentials as the worker reads it: pattern=Secret,... in order (first match wins).
+*/}}
+{{- define "cloud-worker.bucketCredentials" -}}
+{{- $pairs := list }}
+{{- range .Values.worker.bucketCredentials }}
+{{- $pairs = append $pairs (printf "%s=%s" .bucket .secret) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
+{{/*
+A map of resource name to quantity as the worker reads it: name=quantity,... (sorted by name).
+Numbers are written as Go does (2, 0.5, 1.6e+10), which are Kubernetes quantities too.
+*/}}
+{{- define "cloud-worker.quantities" -}}
+{{- $pairs := list }}
+{{- range $name, $quantity := . }}
+{{- $pairs = append $pairs (printf "%s=%v" $name $quantity) }}
+{{- end }}
+{{- join "," $pairs }}
 {{- end }}
 
 {{/*

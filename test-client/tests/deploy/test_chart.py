@@ -8,9 +8,12 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 import re
 import shutil
+import subprocess
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,10 +31,13 @@ from deploy_support import (
     helm_engine,
     kube_call,
     render_chart,
+    worker_binary,
 )
 
-# Worker variables that carry secrets: from Secrets, never from the ConfigMap.
-SECRET_VARIABLES = {"CLOUD_WORKER_AMQP_URL", "CLOUD_WORKER_S3_ACCESS_KEY_ID", "CLOUD_WORKER_S3_SECRET_ACCESS_KEY"}
+# Worker variables that carry secrets: from Secrets, never from the ConfigMap. The status token
+# is set only when worker.statusToken.existingSecret names its Secret.
+ALWAYS_SECRET_VARIABLES = {"CLOUD_WORKER_AMQP_URL", "CLOUD_WORKER_S3_ACCESS_KEY_ID", "CLOUD_WORKER_S3_SECRET_ACCESS_KEY"}
+SECRET_VARIABLES = ALWAYS_SECRET_VARIABLES | {"CLOUD_WORKER_STATUS_TOKEN"}
 STANDARD_LABELS = {
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -383,21 +389,109 @@ def test_every_worker_setting_reaches_the_container(renders: dict[str, Render], 
     assert container["envFrom"] == [{"configMapRef": {"name": config_map["metadata"]["name"]}}]
     from_secrets = {e["name"]: e["valueFrom"]["secretKeyRef"]
                     for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})}
-    assert SECRET_VARIABLES <= set(from_secrets)
+    configured = {"CLOUD_WORKER_STATUS_TOKEN"} if values_of(case)["worker"]["statusToken"]["existingSecret"] else set()
+    assert set(from_secrets) & SECRET_VARIABLES == ALWAYS_SECRET_VARIABLES | configured
     assert not [e for e in container["env"] if e["name"] in SECRET_VARIABLES and "value" in e]
     assert {"name": "CLOUD_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+
+
+def values_of(case: str) -> dict[str, Any]:
+    """The values of a render case, the chart's defaults under the case's own (maps merged)."""
+
+    def merge(base: Any, over: Any) -> Any:
+        if isinstance(base, dict) and isinstance(over, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in over.items()}}
+        return over
+
+    values_path = RENDER_CASES[case][0]
+    return merge(load_yaml(CHART / "values.yaml"), load_yaml(values_path) if values_path else {})  # type: ignore[no-any-return]
+
+
+def start_worker_with(settings: dict[str, str], seconds: float = 30) -> tuple[bool, str]:
+    """Runs the worker binary with `settings` as its environment, until it has read them: (whether
+    it took them, its log). Taken: it goes on to the broker (unreachable here, so it retries);
+    refused: it exits with status 2 and logs "invalid configuration". The API server, the broker
+    and the files of the rendered settings are pointed at nothing: only the settings are tested."""
+    binary = worker_binary()
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"{binary} is missing: build it with `swift build` (or set CLOUD_WORKER_BIN)", pytrace=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUD_WORKER_", "AWS_"))}
+    env.update(settings)
+    env.update({
+        "CLOUD_WORKER_KUBE_SERVER": "http://127.0.0.1:9", "CLOUD_WORKER_KUBECONFIG": "",
+        "CLOUD_WORKER_KUBE_TOKEN_FILE": "", "CLOUD_WORKER_KUBE_CA_FILE": "",
+        "CLOUD_WORKER_AMQP_CA_FILE": "", "CLOUD_WORKER_S3_CA_FILE": "",
+        "CLOUD_WORKER_AMQP_URL": "amqp://user:password@127.0.0.1:9/%2F",
+        "CLOUD_WORKER_S3_ACCESS_KEY_ID": "key", "CLOUD_WORKER_S3_SECRET_ACCESS_KEY": "secret",
+        "CLOUD_WORKER_STATUS_TOKEN": "token", "CLOUD_WORKER_HTTP_PORT": "0", "CLOUD_WORKER_LOG_FORMAT": "json",
+    })
+    process = subprocess.Popen([str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    log: list[str] = []
+    timer = threading.Timer(seconds, process.kill)
+    timer.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.append(line)
+            if "invalid configuration" in line:
+                return False, "".join(log)
+            if "AMQP connection failed" in line:
+                return True, "".join(log)
+        return False, "".join(log) + f"\n(exit status {process.wait()})"
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_worker_takes_the_rendered_settings(renders: dict[str, Render], case: str) -> None:
+    """The ConfigMap's values parse as the worker reads them (lists, name=quantity and
+    pattern=Secret pairs, numbers, switches), and fit each other (default resources within the
+    maximums)."""
+    data = renders[case].one("ConfigMap")["data"]
+    took, log = start_worker_with(data)
+    assert took, log
+    # The check can fail: a value the worker cannot read stops it.
+    took, log = start_worker_with({**data, "CLOUD_WORKER_BUCKET_CREDENTIALS": "team-a-*"})
+    assert not took and "CLOUD_WORKER_BUCKET_CREDENTIALS" in log, log
+
+
+def test_the_worker_refuses_default_resources_above_the_maximums(tools: Tools) -> None:
+    """The schema checks each quantity; that the defaults fit the maximums is the worker's check
+    at start, on the rendered values."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values:
+        yaml.safe_dump({"worker": {"maxResources": {"cpu": "2", "memory": "4Gi"},
+                                   "defaultResourceLimits": {"memory": "8Gi"}}}, values)
+        values.flush()
+        rendered = render_chart(tools, Path(values.name), "x", "cloud-worker")
+    data = next(o for o in yaml.safe_load_all(rendered["manifest"]) if o and o["kind"] == "ConfigMap")["data"]
+    assert data["CLOUD_WORKER_MAX_RESOURCES"] == "cpu=2,memory=4Gi"
+    took, log = start_worker_with(data)
+    assert not took and "the default resources do not fit the maximums" in log, log
 
 
 def test_default_settings(renders: dict[str, Render]) -> None:
     data = renders["default"].one("ConfigMap")["data"]
     assert data["CLOUD_WORKER_NAMESPACE"] == "batch"  # the release namespace
     assert data["CLOUD_WORKER_LOG_FORMAT"] == "json"
-    assert data["CLOUD_WORKER_S3_CREDENTIALS_SECRET"] == "cloud-worker-s3"
+    # The Jobs' pods get a Secret of their own, never the worker's S3 Secret by default.
+    assert data["CLOUD_WORKER_S3_CREDENTIALS_SECRET"] == "cloud-worker-job-s3"
     assert data["CLOUD_WORKER_JOB_TTL_SECONDS"] == "3600"
+    # Empty: the worker's own defaults (its maximums, no default resources, every bucket).
+    assert data["CLOUD_WORKER_MAX_RESOURCES"] == ""
+    assert data["CLOUD_WORKER_DEFAULT_RESOURCE_REQUESTS"] == data["CLOUD_WORKER_DEFAULT_RESOURCE_LIMITS"] == ""
+    assert data["CLOUD_WORKER_ALLOWED_BUCKETS"] == data["CLOUD_WORKER_BUCKET_CREDENTIALS"] == ""
+    assert data["CLOUD_WORKER_REQUIRE_IMAGE_DIGEST"] == "false"
+    assert data["CLOUD_WORKER_CANCEL_SCOPE"] == "producer"
+    assert data["CLOUD_WORKER_MAX_REQUEST_BYTES"] == "1048576" and data["CLOUD_WORKER_MAX_DELIVERIES"] == "5"
     env = {e["name"]: e["valueFrom"].get("secretKeyRef") for e in worker_container(renders["default"])["env"]}
     assert env["CLOUD_WORKER_AMQP_URL"] == {"name": "cloud-worker-amqp", "key": "url"}
     assert env["CLOUD_WORKER_S3_ACCESS_KEY_ID"] == {"name": "cloud-worker-s3", "key": "AWS_ACCESS_KEY_ID"}
     assert env["CLOUD_WORKER_S3_SECRET_ACCESS_KEY"] == {"name": "cloud-worker-s3", "key": "AWS_SECRET_ACCESS_KEY"}
+    # No token: the jobs API and page are open.
+    assert "CLOUD_WORKER_STATUS_TOKEN" not in env
 
 
 def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
@@ -430,6 +524,19 @@ def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
         "CLOUD_WORKER_MAX_TIMEOUT_MINUTES": "600",
         "CLOUD_WORKER_MAX_PARALLELISM": "4",
         "CLOUD_WORKER_ALLOWED_IMAGE_PREFIXES": "registry.example.com/jobs/,cloud-worker/",
+        "CLOUD_WORKER_REQUIRE_IMAGE_DIGEST": "true",
+        "CLOUD_WORKER_MAX_RESOURCES": "cpu=8,ephemeral-storage=50Gi,example.com/fpga=2,memory=32Gi",
+        "CLOUD_WORKER_DEFAULT_RESOURCE_REQUESTS": "cpu=250m,memory=512Mi",
+        "CLOUD_WORKER_DEFAULT_RESOURCE_LIMITS": "memory=1Gi",
+        "CLOUD_WORKER_MAX_REQUEST_BYTES": "262144",
+        "CLOUD_WORKER_MAX_JSON_DEPTH": "16",
+        "CLOUD_WORKER_MAX_ENV_ENTRIES": "40",
+        "CLOUD_WORKER_MAX_TASKS": "200",
+        "CLOUD_WORKER_MAX_DELIVERIES": "3",
+        "CLOUD_WORKER_CANCEL_SCOPE": "any",
+        "CLOUD_WORKER_ALLOWED_BUCKETS": "batch-*,team-?-data",
+        # In the order given: the first match wins.
+        "CLOUD_WORKER_BUCKET_CREDENTIALS": "batch-team-a-*=team-a-s3,team-?-data=shared-data-s3",
         "CLOUD_WORKER_JOB_TTL_SECONDS": "7200",
         "CLOUD_WORKER_STUCK_POD_GRACE_SECONDS": "300",
         "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS": "90",
@@ -469,6 +576,7 @@ def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
     env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef") for e in container["env"]}
     assert env["CLOUD_WORKER_AMQP_URL"] == {"name": "batch-worker-amqp", "key": "url"}
     assert env["CLOUD_WORKER_S3_ACCESS_KEY_ID"] == {"name": "batch-worker-s3", "key": "ACCESS_KEY_ID"}
+    assert env["CLOUD_WORKER_STATUS_TOKEN"] == {"name": "batch-worker-status", "key": "bearer"}
     monitor = render.one("ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "5s"}]
@@ -539,6 +647,8 @@ def test_large_numbers_stay_integers(tools: Tools) -> None:
         ({"worker": {"httpPort": 0}}, "worker.httpPort must not be 0"),
         ({"amqp": {"existingSecret": ""}}, "amqp: set amqp.existingSecret"),
         ({"s3": {"existingSecret": ""}}, "s3: set s3.existingSecret"),
+        # No fallback to the worker's own S3 Secret: the pods' Secret is always named.
+        ({"s3": {"jobCredentialsSecret": None}}, "s3.jobCredentialsSecret: name the Secret"),
     ],
 )
 def test_chart_refuses_unsafe_or_incomplete_values(tools: Tools, values: dict[str, Any], message: str) -> None:
@@ -554,6 +664,10 @@ def test_notes_say_how_to_reach_the_worker(renders: dict[str, Render]) -> None:
     notes = renders["custom"].notes
     assert "port-forward service/batch-worker 9090:9090" in notes
     assert 'Secret "batch-worker-amqp"' in notes and 'Secret "batch-jobs-s3" in namespace "batch-jobs"' in notes
+    assert 'buckets "batch-team-a-*": Secret "team-a-s3"' in notes and 'buckets "team-?-data": Secret "shared-data-s3"' in notes
+    assert 'Secret "batch-worker-status", key "bearer"' in notes and "Authorization: Bearer" in notes
+    assert 'Secret "cloud-worker-job-s3" in namespace "batch"' in renders["default"].notes
+    assert "Bearer" not in renders["default"].notes
     assert "batch-worker-rabbitmq 5672:5672" in notes and "batch-worker-minio 9000:9000" in notes
     assert "rollout status deployment/cloud-worker" in renders["default"].notes
     assert "helm test cloud-worker -n batch --logs" in renders["default"].notes

@@ -77,6 +77,31 @@ BAD_VALUES = [
     ({"finalizerCleanup": {"image": {"tag": "", "digest": ""}}}, "finalizerCleanup"),
     ({"tests": {"bucket": "Not_A_Bucket"}}, "bucket"),
     ({"tests": {"jobCommand": "echo hi"}}, "jobCommand"),
+    ({"worker": {"allowedImagePrefixes": ["registry.example.com,evil.io"]}}, "allowedImagePrefixes"),
+    ({"worker": {"requireImageDigest": "yes"}}, "requireImageDigest"),
+    ({"worker": {"maxResources": {"cpu": "lots"}}}, "maxResources"),
+    ({"worker": {"maxResources": {"cpu=8,memory": "1"}}}, "cpu=8,memory"),  # a key that would break name=quantity,...
+    ({"worker": {"maxResources": {"memory": -1}}}, "maxResources"),
+    ({"worker": {"maxResources": ["cpu=4"]}}, "maxResources"),
+    ({"worker": {"defaultResourceRequests": {"cpu": "1 core"}}}, "defaultResourceRequests"),
+    ({"worker": {"defaultResourceLimits": {"memory": "1GB"}}}, "defaultResourceLimits"),
+    ({"worker": {"maxRequestBytes": 0}}, "maxRequestBytes"),
+    ({"worker": {"maxJSONDepth": 0}}, "maxJSONDepth"),
+    ({"worker": {"maxEnvEntries": -1}}, "maxEnvEntries"),
+    ({"worker": {"maxTasks": "many"}}, "maxTasks"),
+    ({"worker": {"maxDeliveries": 0}}, "maxDeliveries"),
+    ({"worker": {"cancelScope": "everyone"}}, "cancelScope"),
+    ({"worker": {"allowedBuckets": ["Team_A"]}}, "allowedBuckets"),
+    ({"worker": {"allowedBuckets": "team-*"}}, "allowedBuckets"),
+    ({"worker": {"bucketCredentials": [{"bucket": "team-a-*"}]}}, "secret"),
+    ({"worker": {"bucketCredentials": [{"bucket": "team-a-*", "secret": "Team_A"}]}}, "secret"),
+    ({"worker": {"bucketCredentials": [{"bucket": "a=b", "secret": "team-a-s3"}]}}, "bucket"),
+    ({"worker": {"bucketCredentials": [{"bucket": "team-a-*", "secret": "team-a-s3", "key": "x"}]}}, "key"),
+    ({"worker": {"bucketCredentials": {"team-a-*": "team-a-s3"}}}, "bucketCredentials"),
+    ({"worker": {"statusToken": {"existingSecret": "Status Token"}}}, "existingSecret"),
+    ({"worker": {"statusToken": {"existingSecretKey": ""}}}, "existingSecretKey"),
+    ({"worker": {"statusToken": {"secret": "status"}}}, "secret"),
+    ({"s3": {"jobCredentialsSecret": ""}}, "jobCredentialsSecret"),
 ]
 
 
@@ -101,6 +126,14 @@ GOOD_VALUES = [
     {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
                                     "whenUnsatisfiable": "DoNotSchedule"}]},
     {"global": {"imageRegistry": "registry.example.com"}},  # what a parent chart passes down
+    {"worker": {"allowedImagePrefixes": ["registry.example.com", "localhost:5000/team"], "requireImageDigest": True,
+                "maxResources": {"cpu": 2, "memory": "8Gi", "nvidia.com/gpu": "1", "ephemeral-storage": "1e10"},
+                "defaultResourceRequests": {"cpu": "500m", "memory": 1073741824}, "defaultResourceLimits": {"cpu": 1.5},
+                "maxRequestBytes": 65536, "maxJSONDepth": 8, "maxEnvEntries": 0, "maxTasks": 1, "maxDeliveries": 1,
+                "cancelScope": "any", "allowedBuckets": ["team-?-*", "shared.logs"],
+                "bucketCredentials": [{"bucket": "team-a-*", "secret": "team-a-s3"}, {"bucket": "*", "secret": "all.s3"}],
+                "statusToken": {"existingSecret": "cloud-worker-status", "existingSecretKey": "bearer.token"}},
+     "s3": {"jobCredentialsSecret": "cloud-worker-s3"}},
 ]
 
 
