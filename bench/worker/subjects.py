@@ -204,6 +204,7 @@ class CloudWorker(Subject):
             "CLOUD_WORKER_NAMESPACE": NAMESPACE, "CLOUD_WORKER_S3_ENDPOINT": S3_ENDPOINT,
             "CLOUD_WORKER_S3_REGION": S3_REGION,
             "CLOUD_WORKER_S3_ACCESS_KEY_ID": S3_KEY, "CLOUD_WORKER_S3_SECRET_ACCESS_KEY": S3_SECRET,
+            "CLOUD_WORKER_S3_CREDENTIALS_SECRET": S3_SECRET_NAME,
             "CLOUD_WORKER_REQUEST_QUEUE": self.queue, "CLOUD_WORKER_REQUEST_EXCHANGE": self.queue,
             "CLOUD_WORKER_DEAD_LETTER_QUEUE": f"{self.queue}.dead-letter",
             "CLOUD_WORKER_REPLY_QUEUE": f"{self.queue}.replies", "CLOUD_WORKER_HTTP_PORT": str(self.http_port),
@@ -235,5 +236,5 @@ class PeerWorker(Subject):
         env = dict(os.environ, KUBECONFIG=str(kubeconfig), AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_SECRET)
         argv = [sys.executable, str(PEER), "--amqp-url", AMQP_URL, "--queue", self.queue,
                 "--reply-queue", f"{self.queue}.replies", "--prefetch", "64", "--namespace", NAMESPACE,
-                "--s3-endpoint", S3_ENDPOINT, "--s3-region", S3_REGION]
+                "--s3-endpoint", S3_ENDPOINT, "--s3-region", S3_REGION, "--s3-credentials-secret", S3_SECRET_NAME]
         return argv, env
