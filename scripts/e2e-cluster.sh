@@ -201,6 +201,8 @@ amqp:
   existingSecret: ""
 s3:
   existingSecret: $S3_SECRET_NAME
+  # The development store has only the one identity: the pods use the worker's keys here.
+  jobCredentialsSecret: $S3_SECRET_NAME
 dev:
   rabbitmq:
     enabled: true
