@@ -92,7 +92,7 @@ python_ready() {
     "$PYTHON" - "$TEST_CLIENT_DIR" "$VENV_DIR" <<'EOF' >/dev/null 2>&1
 import importlib.util, os, sys
 root, venv = (os.path.realpath(p) for p in sys.argv[1:3])
-import boto3, jsonschema, kubernetes, pika, pytest  # noqa: F401
+import boto3, jsonschema, kubernetes, matplotlib, pika, pytest  # noqa: F401
 spec = importlib.util.find_spec("cloud_worker_client")
 assert spec is not None and spec.origin is not None
 assert os.path.realpath(spec.origin).startswith(root + os.sep)
