@@ -4,11 +4,13 @@
 # Usage: bench/amqp/run.sh [MESSAGES]   (default 10000)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../../scripts/common.sh
+source "$here/../../scripts/common.sh"  # PYTHON: the project's virtual environment, with pika
 count="${1:-10000}"
 swift build -c release --package-path "$here" >/dev/null
 swift_result="$("$here/.build/release/AMQPBench" "$count")"
-pika_result="$(python3 "$here/pika_bench.py" "$count")"
-python3 - "$swift_result" "$pika_result" <<'PY'
+pika_result="$("$PYTHON" "$here/pika_bench.py" "$count")"
+"$PYTHON" - "$swift_result" "$pika_result" <<'PY'
 import json, sys
 swift, pika = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(f"{'messages/s':34} {'QueueConsumer':>14} {'pika':>10} {'ratio':>7}")
