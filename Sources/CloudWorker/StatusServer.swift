@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -13,6 +14,12 @@ enum StatusServer {
         var query: String
         /// The `Authorization` header, if the request had one.
         var authorization: String?
+
+        /// A query parameter, decoded (`+` as a space).
+        func parameter(_ name: String) -> String? {
+            let components = URLComponents(string: "?" + query.replacingOccurrences(of: "+", with: "%20"))
+            return components?.queryItems?.first { $0.name == name }?.value
+        }
     }
 
     struct Response: Sendable {
@@ -29,13 +36,13 @@ enum StatusServer {
     static let idleTimeout = TimeAmount.seconds(10)
 
     static func application(
-        host: String, port: Int, logger: Logger, handler: @escaping @Sendable (Request) -> Response
+        host: String, port: Int, logger: Logger, handler: @escaping @Sendable (Request) async -> Response
     ) -> some ApplicationProtocol {
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             guard request.method == .get || request.method == .head else {
                 return hummingbirdResponse(.text(405, "only GET is served here\n"))
             }
-            let served = handler(
+            let served = await handler(
                 Request(
                     path: request.uri.path, query: request.uri.query ?? "", authorization: request.headers[.authorization]))
             return hummingbirdResponse(served)

@@ -26,9 +26,9 @@ struct Worker {
         let store = S3Client(
             configuration: configuration.s3, http: HTTPClient(tls: configuration.s3TLS, concurrentRequests: 4), logger: logger)
         let replies = ReplyPublisher(amqp: amqp, defaultQueue: configuration.amqp.topology.replyQueue)
+        let archiver = LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate)
         let reconciler = JobReconciler(
-            kubernetes: kubernetes,
-            archiver: LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate),
+            kubernetes: kubernetes, archiver: archiver,
             replies: replies, board: board,
             settings: LifecycleSettings(
                 workerID: configuration.workerID, claimTimeout: configuration.claimTimeoutSeconds,
@@ -39,12 +39,15 @@ struct Worker {
         let selector = JobSpecBuilder(configuration: configuration).selector
         let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
         let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)
-        let routes = StatusRoutes(amqp: amqp, watcher: jobWatcher, board: board, registry: registry, token: configuration.statusToken)
+        let routes = StatusRoutes(
+            amqp: amqp, watcher: jobWatcher,
+            directory: JobDirectory(reconciler: reconciler, board: board, store: store, archiver: archiver),
+            registry: registry, token: configuration.statusToken)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = configuration.httpPort {
             let server = StatusServer.application(host: configuration.httpHost, port: port, logger: logger) {
-                routes.respond(to: $0)
+                await routes.respond(to: $0)
             }
             services.append(.init(service: server, serviceName: "status server"))
         }

@@ -77,6 +77,11 @@ actor JobReconciler {
         wakeup.signal()
     }
 
+    /// The cached Jobs with their pods, read-only, for the status pages.
+    func snapshot() -> [(job: Job, pods: [Pod])] {
+        cache.jobs.values.map { ($0, cache.pods(of: $0)) }
+    }
+
     /// What this worker keeps, for the bounded-state checks: Jobs and pods cached, Jobs with
     /// records, keys the queue tracks.
     var footprint: (jobs: Int, pods: Int, records: Int, queued: Int) {
