@@ -3,8 +3,8 @@ import JobRunner
 import ObjectStore
 
 /// What the status pages and API know of requests: the Jobs of the shared cache (the same on
-/// every replica), with links to their archived logs, and the requests this replica rejected
-/// (they never became Jobs).
+/// every replica), with links to their archived logs, and what this replica remembers of the
+/// requests whose Jobs are gone.
 struct JobDirectory: Sendable {
     /// A Job with what its detail page shows beyond the list.
     struct Detail: Encodable, Sendable {
@@ -36,12 +36,15 @@ struct JobDirectory: Sendable {
             .sorted { ($0.createdAt ?? "", $0.k8sJob) > ($1.createdAt ?? "", $1.k8sJob) }
     }
 
-    func rejected(name: String?) -> [JobBoard.Entry] {
-        board.recent().filter { entry in
-            entry.state == Reply.Status.rejected.rawValue
-                && (name.map { wanted in
-                    wanted.isEmpty || [entry.requestId, entry.jobName ?? ""].contains { $0.localizedCaseInsensitiveContains(wanted) }
-                } ?? true)
+    /// Requests this replica replied to whose Jobs are gone (a reported Job is deleted at once),
+    /// and those it rejected: its own memory, newest first, filtered as `jobs`.
+    func ended(state: String?, name: String?, excluding shown: [JobView]) -> [JobBoard.Entry] {
+        let requests = Set(shown.map(\.requestId))
+        return board.recent().filter { entry in
+            guard !requests.contains(entry.requestId), entry.state != "running" else { return false }
+            if let state, !state.isEmpty, entry.state != state { return false }
+            guard let name, !name.isEmpty else { return true }
+            return [entry.requestId, entry.jobName ?? "", entry.k8sJob ?? ""].contains { $0.localizedCaseInsensitiveContains(name) }
         }
     }
 

@@ -6,12 +6,12 @@ import Foundation
 enum StatusPages {
     static let states = ["pending", "running", "succeeded", "failed", "timedOut", "cancelled", "error"]
 
-    static func list(jobs: [JobView], rejected: [JobBoard.Entry], state: String?, name: String?, health: String) -> String {
+    static func list(jobs: [JobView], ended: [JobBoard.Entry], state: String?, name: String?, health: String) -> String {
         let options = ([""] + states).map { value in
             "<option value=\"\(escape(value))\"\(value == (state ?? "") ? " selected" : "")>\(value.isEmpty ? "any state" : value)</option>"
         }.joined()
-        let rejectedRows = rejected.prefix(100).map { entry in
-            row([entry.updatedAt, entry.jobName ?? "", entry.requestId, entry.reason ?? ""])
+        let endedRows = ended.prefix(100).map { entry in
+            row([entry.updatedAt, entry.jobName ?? "", entry.k8sJob ?? "", entry.state, entry.reason ?? "", entry.requestId])
         }.joined(separator: "\n")
         return page(
             title: "Cloud Worker",
@@ -24,15 +24,15 @@ enum StatusPages {
                 <table><thead><tr><th>created</th><th>job name</th><th>Kubernetes Job</th><th>state</th><th>reason</th>
                 <th>exit code</th><th>duration</th><th>request</th></tr></thead>
                 <tbody id="jobs">\(jobs.map(jobRow).joined(separator: "\n"))</tbody></table>
-                <h2>Rejected by this replica</h2>
-                <table><thead><tr><th>updated</th><th>job name</th><th>request</th><th>reason</th></tr></thead>
-                <tbody>\(rejectedRows)</tbody></table>
+                <h2>Ended, as this replica replied</h2><p>A Job is deleted once its reply is sent; rejected requests never had one.</p>
+                <table><thead><tr><th>updated</th><th>job name</th><th>Kubernetes Job</th><th>state</th><th>reason</th><th>request</th></tr>
+                </thead><tbody id="ended">\(endedRows)</tbody></table>
                 <script>
                 async function refresh() {
                   const response = await fetch('/api/jobs' + location.search);
                   if (!response.ok) return;
                   const body = await response.json();
-                  const rows = body.jobs.map(job => {
+                  const rows = body.jobs.filter(job => Array.isArray(job.pods)).map(job => {
                     const tr = document.createElement('tr');
                     const link = document.createElement('a');
                     link.href = '/jobs/' + encodeURIComponent(job.k8sJob);

@@ -17,7 +17,7 @@ import Testing
         let rejected = JobBoard.Entry(
             requestId: "r\"1", jobName: "<img src=x onerror=alert(1)>", k8sJob: nil, state: "rejected",
             reason: "<script>alert('x')</script>", updatedAt: "now")
-        let html = StatusPages.list(jobs: [], rejected: [rejected], state: nil, name: "\"><b>", health: "ok")
+        let html = StatusPages.list(jobs: [], ended: [rejected], state: nil, name: "\"><b>", health: "ok")
         #expect(!html.contains("<script>alert"))
         #expect(!html.contains("<img src=x"))
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))
