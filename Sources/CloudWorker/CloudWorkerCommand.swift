@@ -18,7 +18,8 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             S3 credentials come only from the environment: CLOUD_WORKER_S3_ACCESS_KEY_ID and \
             CLOUD_WORKER_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). So does the \
             bearer token that the jobs API and page require when it is set: CLOUD_WORKER_STATUS_TOKEN.
-            """
+            """,
+        version: WorkerVersion.current
     )
 
     @Option(help: "RabbitMQ URL, amqp:// or amqps:// (env CLOUD_WORKER_AMQP_URL; default amqp://guest:guest@127.0.0.1:5672/%2F).")
@@ -164,12 +165,12 @@ struct CloudWorkerCommand: AsyncParsableCommand {
 
     @Option(help: "Port for /healthz, /readyz, /metrics and the job pages, 0 for none (env CLOUD_WORKER_HTTP_PORT; default 8080).")
     var httpPort: Int?
-    @Option(help: "Address the status server binds (env CLOUD_WORKER_HTTP_HOST; default 0.0.0.0).")
+    @Option(help: "Address the status server binds, IPv4 or IPv6; :: takes both (env CLOUD_WORKER_HTTP_HOST; default 0.0.0.0).")
     var httpHost: String?
 
     @Option(help: "Log format, text or json (env CLOUD_WORKER_LOG_FORMAT; default text).")
     var logFormat: String?
-    @Option(help: "Log level: trace, debug, info, warning, error (env CLOUD_WORKER_LOG_LEVEL; default info).")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env CLOUD_WORKER_LOG_LEVEL; default info).")
     var logLevel: String?
 
     @Flag(help: "Print the Kubernetes RBAC rules the worker needs (JSON, from its list of API calls) and exit.")
@@ -182,11 +183,19 @@ struct CloudWorkerCommand: AsyncParsableCommand {
         }
         let environment = ProcessInfo.processInfo.environment
         let settings = Settings(environment: environment)
-        let format = settings.value(logFormat, "CLOUD_WORKER_LOG_FORMAT", "text")
-        let level = Logger.Level(rawValue: settings.value(logLevel, "CLOUD_WORKER_LOG_LEVEL", "info")) ?? .info
+        let format: LogFormat
+        let level: Logger.Level
+        do {
+            format = try settings.choice(logFormat, "CLOUD_WORKER_LOG_FORMAT", LogFormat.text)
+            level = try settings.choice(logLevel, "CLOUD_WORKER_LOG_LEVEL", Logger.Level.info)
+        } catch {
+            // Before the log exists: said on stderr, as the log would have said it.
+            FileHandle.standardError.write(Data("invalid configuration: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
-                format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+                format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
@@ -277,10 +286,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
                 s3CredentialsSecret, "CLOUD_WORKER_S3_CREDENTIALS_SECRET", BucketPolicy.standardCredentialsSecret))
         requests.logKey = LogKeyTemplate(settings.value(logKeyTemplate, "CLOUD_WORKER_LOG_KEY_TEMPLATE", LogKeyTemplate.standard.template))
         try Self.check(requests)
-        let scopeName = settings.value(cancelScope, "CLOUD_WORKER_CANCEL_SCOPE", CancelRequest.Scope.producer.rawValue)
-        guard let scope = CancelRequest.Scope(rawValue: scopeName) else {
-            throw ValidationError("CLOUD_WORKER_CANCEL_SCOPE must be producer or any, not '\(scopeName)'")
-        }
+        let scope = try settings.choice(cancelScope, "CLOUD_WORKER_CANCEL_SCOPE", CancelRequest.Scope.producer)
         let deliveries = try settings.integer(maxDeliveries, "CLOUD_WORKER_MAX_DELIVERIES", 5)
         guard deliveries >= 1 else { throw ValidationError("CLOUD_WORKER_MAX_DELIVERIES must be at least 1") }
         amqp.maxBodyBytes = limits.maxRequestBytes
@@ -353,6 +359,23 @@ struct Settings {
             throw ValidationError("\(variable) must be true or false, not '\(text)'")
         }
         return value
+    }
+
+    /// One of an enumeration's values, by its exact name; anything else is refused with the
+    /// names it may be.
+    func choice<Value: RawRepresentable & CaseIterable>(_ flag: String?, _ variable: String, _ fallback: Value) throws -> Value
+    where Value.RawValue == String {
+        guard let text = optional(flag, variable) else { return fallback }
+        guard let value = Value(rawValue: text) else {
+            let names = Value.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("\(variable) (\(Self.flagName(variable))) must be one of \(names), not '\(text)'")
+        }
+        return value
+    }
+
+    /// `CLOUD_WORKER_LOG_LEVEL` → `--log-level`.
+    static func flagName(_ variable: String) -> String {
+        "--" + variable.dropFirst("CLOUD_WORKER_".count).lowercased().replacingOccurrences(of: "_", with: "-")
     }
 
     func list(_ flag: String?, _ variable: String) -> [String] {

@@ -3,17 +3,17 @@ import JobRunner
 import Prometheus
 import QueueConsumer
 
-/// What the status server answers: probes, Prometheus metrics, the jobs API and page. The probes
+/// What the status server answers: probes, Prometheus metrics, the jobs API and pages. The probes
 /// and metrics stay open for kubelets and scrapers; the jobs API and page, which list request
 /// ids and job names, require `token` as a bearer token when one is configured.
 struct StatusRoutes: Sendable {
     let amqp: AMQPClient
     let watcher: ResourceWatcher<Job>
-    let board: JobBoard
+    let directory: JobDirectory
     let registry: PrometheusCollectorRegistry
     let token: String?
 
-    func respond(to request: StatusServer.Request) -> StatusServer.Response {
+    func respond(to request: StatusServer.Request) async -> StatusServer.Response {
         let open: Set<String> = ["/healthz", "/readyz", "/metrics"]
         guard open.contains(request.path) || BearerToken.accepts(request.authorization, expected: token) else {
             var response = StatusServer.Response.text(401, "a bearer token is required: Authorization: Bearer <token>\n")
@@ -32,38 +32,55 @@ struct StatusRoutes: Sendable {
             return StatusServer.Response(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
         case "/api/jobs":
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let body = (try? encoder.encode(["jobs": board.recent()])) ?? Data()
-            return StatusServer.Response(status: 200, contentType: "application/json", body: [UInt8](body))
+            let state = request.parameter("state")
+            let name = request.parameter("name")
+            let jobs = await directory.jobs(state: state, name: name)
+            let ended = directory.ended(state: state, name: name, excluding: jobs)
+            return json(["jobs": jobs.map(JobListing.job) + ended.map(JobListing.ended)])
         case "/":
-            return StatusServer.Response(status: 200, contentType: "text/html; charset=utf-8", body: Array(page().utf8))
+            let state = request.parameter("state")
+            let name = request.parameter("name")
+            let jobs = await directory.jobs(state: state, name: name)
+            let html = StatusPages.list(
+                jobs: jobs, ended: directory.ended(state: state, name: name, excluding: jobs), state: state, name: name,
+                health: "Broker: \(amqp.isConnected ? "connected" : "disconnected") · API server: "
+                    + (watcher.isConnected ? "reachable" : "unreachable"))
+            return StatusServer.Response(status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
+        case let path where path.hasPrefix("/api/jobs/"):
+            guard let detail = await directory.detail(String(path.dropFirst("/api/jobs/".count))) else { return notFound(path) }
+            return json(detail)
+        case let path where path.hasPrefix("/jobs/"):
+            guard let detail = await directory.detail(String(path.dropFirst("/jobs/".count))) else { return notFound(path) }
+            let reply = detail.reply.map { String(decoding: $0.json, as: UTF8.self) } ?? "not yet: the Job runs"
+            return StatusServer.Response(
+                status: 200, contentType: "text/html; charset=utf-8", body: Array(StatusPages.detail(detail, replyJSON: reply).utf8))
         default:
             return .text(404, "not found: try /healthz, /readyz, /metrics, /api/jobs or /\n")
         }
     }
 
-    private func page() -> String {
-        let rows = board.recent().prefix(200).map { entry in
-            "<tr><td>\(escape(entry.updatedAt))</td><td>\(escape(entry.jobName ?? ""))</td><td>\(escape(entry.k8sJob ?? ""))</td>"
-                + "<td class=\"\(escape(entry.state))\">\(escape(entry.state))</td><td>\(escape(entry.reason ?? ""))</td>"
-                + "<td>\(escape(entry.requestId))</td></tr>"
-        }.joined(separator: "\n")
-        return """
-            <!doctype html><html><head><meta charset="utf-8"><title>Cloud Worker</title>
-            <meta http-equiv="refresh" content="5">
-            <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
-            .succeeded{color:#080}.failed,.error,.timedOut,.rejected{color:#b00}.cancelled{color:#888}</style></head>
-            <body><h1>Cloud Worker</h1><p>Broker: \(amqp.isConnected ? "connected" : "disconnected") ·
-            API server: \(watcher.isConnected ? "reachable" : "unreachable") · <a href="/api/jobs">JSON</a> · <a href="/metrics">metrics</a></p>
-            <table><tr><th>updated</th><th>job name</th><th>Kubernetes Job</th><th>state</th><th>reason</th><th>request</th></tr>
-            \(rows)
-            </table></body></html>
-            """
+    /// An entry of the jobs API: a Job of the cache, or a request this replica replied to whose
+    /// Job is gone. Both have `requestId`, `jobName`, `k8sJob`, `state`, `reason` and `updatedAt`.
+    private enum JobListing: Encodable {
+        case job(JobView)
+        case ended(JobBoard.Entry)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .job(let view): try view.encode(to: encoder)
+            case .ended(let entry): try entry.encode(to: encoder)
+            }
+        }
     }
 
-    private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    private func json(_ value: some Encodable) -> StatusServer.Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(value)) ?? Data()
+        return StatusServer.Response(status: 200, contentType: "application/json", body: [UInt8](body))
+    }
+
+    private func notFound(_ path: String) -> StatusServer.Response {
+        .text(404, "no such Job in the cache: \(path)\n")
     }
 }

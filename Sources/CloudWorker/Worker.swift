@@ -6,9 +6,13 @@ import Metrics
 import ObjectStore
 import Prometheus
 import QueueConsumer
+import ServiceLifecycle
 
-/// Wires the parts together and runs them until SIGTERM or SIGINT, then shuts down in order:
-/// stop taking requests, let finishing Jobs reply, close the broker connection.
+/// Wires the parts together and runs them as one service group until SIGTERM or SIGINT, in any
+/// phase, connecting included. The group shuts them down in reverse order of `services`: stop
+/// taking requests, let finishing Jobs reply, end the watches, close the broker connection, and
+/// last the status server, so that the probes answer to the end. Whatever still runs after the
+/// shutdown grace is cancelled.
 struct Worker {
     let configuration: WorkerConfiguration
     let logger: Logger
@@ -22,9 +26,9 @@ struct Worker {
         let store = S3Client(
             configuration: configuration.s3, http: HTTPClient(tls: configuration.s3TLS, concurrentRequests: 4), logger: logger)
         let replies = ReplyPublisher(amqp: amqp, defaultQueue: configuration.amqp.topology.replyQueue)
+        let archiver = LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate)
         let reconciler = JobReconciler(
-            kubernetes: kubernetes,
-            archiver: LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate),
+            kubernetes: kubernetes, archiver: archiver,
             replies: replies, board: board,
             settings: LifecycleSettings(
                 workerID: configuration.workerID, claimTimeout: configuration.claimTimeoutSeconds,
@@ -35,56 +39,38 @@ struct Worker {
         let selector = JobSpecBuilder(configuration: configuration).selector
         let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
         let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)
-        let routes = StatusRoutes(amqp: amqp, watcher: jobWatcher, board: board, registry: registry, token: configuration.statusToken)
-        let server = try configuration.httpPort.map { port in
-            try StatusServer(host: configuration.httpHost, port: port) { routes.respond(to: $0) }
+        let routes = StatusRoutes(
+            amqp: amqp, watcher: jobWatcher,
+            directory: JobDirectory(reconciler: reconciler, board: board, store: store, archiver: archiver),
+            registry: registry, token: configuration.statusToken)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let port = configuration.httpPort {
+            let server = StatusServer.application(host: configuration.httpHost, port: port, logger: logger) {
+                await routes.respond(to: $0)
+            }
+            services.append(.init(service: server, serviceName: "status server"))
         }
-        if let server { logger.info("status server listening", metadata: ["port": "\(server.port)"]) }
-
-        let signals = ShutdownSignal()
-        try await amqp.start()
-        logger.info(
-            "consuming",
-            metadata: [
-                "queue": "\(configuration.amqp.topology.requestQueue)", "namespace": "\(configuration.kubernetes.namespace)",
-                "apiServer": "\(configuration.kubernetes.server)",
-            ])
-
-        let lifecycle = [
-            Task { await podWatcher.run { await reconciler.handle($0) } },
-            Task { await jobWatcher.run { await reconciler.handle($0) } },
-            Task { await reconciler.run() },
+        let consuming: Logger.Metadata = [
+            "queue": "\(configuration.amqp.topology.requestQueue)", "namespace": "\(configuration.kubernetes.namespace)",
+            "apiServer": "\(configuration.kubernetes.server)",
         ]
-        let intake = Task { await pipeline.run() }
-        await signals.wait()
-        logger.info("shutting down: no new requests; finishing jobs in progress")
-        intake.cancel()
-        await reconciler.drain(timeout: configuration.shutdownGraceSeconds)
-        lifecycle.forEach { $0.cancel() }
-        amqp.shutdown()
-        server?.stop()
+        services += [
+            .init(service: BrokerService(amqp: amqp, logger: logger, consuming: consuming), serviceName: "broker"),
+            .init(
+                service: ClosureService { await cancelWhenGracefulShutdown { await podWatcher.run { await reconciler.handle($0) } } },
+                serviceName: "pod watch"),
+            .init(
+                service: ClosureService { await cancelWhenGracefulShutdown { await jobWatcher.run { await reconciler.handle($0) } } },
+                serviceName: "job watch"),
+            .init(
+                service: ReconcilerService(reconciler: reconciler, grace: configuration.shutdownGraceSeconds, logger: logger),
+                serviceName: "reconciler"),
+            .init(service: ClosureService { await cancelWhenGracefulShutdown { await pipeline.run() } }, serviceName: "intake"),
+        ]
+        var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: group).run()
         logger.info("stopped")
-    }
-}
-
-/// Resolves once SIGTERM or SIGINT arrives.
-final class ShutdownSignal {
-    private let sources: [any DispatchSourceSignal]
-    private let stream: AsyncStream<Void>
-
-    init() {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-        self.stream = stream
-        sources = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            return source
-        }
-    }
-
-    func wait() async {
-        for await _ in stream { return }
     }
 }

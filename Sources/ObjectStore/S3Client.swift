@@ -25,6 +25,14 @@ public final class S3Client: Sendable {
 
     // MARK: - Objects
 
+    /// A URL that lets whoever holds it GET the object for `expires` seconds from `date`
+    /// (SigV4 query authentication), e.g. a link to an archived log.
+    public func presignedURL(bucket: String, key: String, expires: Int, date: Date = Date()) -> String {
+        let (host, path) = address(bucket: bucket, key: key)
+        let request = SigV4Signer.Request(method: "GET", path: path, headers: [("host", host)], payloadHash: SigV4Signer.unsignedPayload)
+        return url(host: host, path: path, query: signer.presignedQuery(for: request, date: date, expires: expires))
+    }
+
     /// Stores `body` under `key`.
     public func putObject(bucket: String, key: String, body: [UInt8], contentType: String = "application/octet-stream") async throws {
         _ = try await send("PUT", bucket: bucket, key: key, headers: [("Content-Type", contentType)], body: body)
@@ -179,26 +187,30 @@ public final class S3Client: Sendable {
         body: [UInt8],
         payloadHash: String
     ) -> HTTPRequest {
-        let encodedKey = PercentEncoding.encode(key, keepingSlash: true)
-        let host: String
-        let path: String
-        if configuration.pathStyle {
-            host = authority
-            path = "/\(bucket)" + (key.isEmpty ? "" : "/\(encodedKey)")
-        } else {
-            host = "\(bucket).\(authority)"
-            path = "/\(encodedKey)"
-        }
+        let (host, path) = address(bucket: bucket, key: key)
         var allHeaders = headers + [("Host", host)]
         if !body.isEmpty || method == "PUT" || method == "POST" { allHeaders.append(("Content-Length", "\(body.count)")) }
         let toSign = SigV4Signer.Request(method: method, path: path, query: query, headers: allHeaders, payloadHash: payloadHash)
         allHeaders += signer.signingHeaders(for: toSign, date: Date())
+        return HTTPRequest(
+            method: method, url: url(host: host, path: path, query: query), headers: allHeaders, body: body, totalTimeout: 300)
+    }
+
+    /// The host and the path (encoded) of an object, by the configured addressing style.
+    private func address(bucket: String, key: String) -> (host: String, path: String) {
+        let encodedKey = PercentEncoding.encode(key, keepingSlash: true)
+        if configuration.pathStyle {
+            return (authority, "/\(bucket)" + (key.isEmpty ? "" : "/\(encodedKey)"))
+        }
+        return ("\(bucket).\(authority)", "/\(encodedKey)")
+    }
+
+    private func url(host: String, path: String, query: [(name: String, value: String)]) -> String {
         let queryString = query.map {
             $0.value.isEmpty ? PercentEncoding.encode($0.name) : "\(PercentEncoding.encode($0.name))=\(PercentEncoding.encode($0.value))"
         }
         .joined(separator: "&")
-        let url = "\(scheme)://\(host)\(path)" + (queryString.isEmpty ? "" : "?\(queryString)")
-        return HTTPRequest(method: method, url: url, headers: allHeaders, body: body, totalTimeout: 300)
+        return "\(scheme)://\(host)\(path)" + (queryString.isEmpty ? "" : "?\(queryString)")
     }
 }
 

@@ -110,7 +110,7 @@ public struct SigV4Signer: Sendable {
 
     // MARK: - Canonical forms
 
-    private func scope(_ amzDate: String) -> String {
+    func scope(_ amzDate: String) -> String {
         "\(amzDate.prefix(8))/\(region)/\(service)/aws4_request"
     }
 
@@ -134,7 +134,7 @@ public struct SigV4Signer: Sendable {
         return merged.keys.sorted().map { ($0, merged[$0]!.joined(separator: ",")) }
     }
 
-    private func signedHeaderNames(_ headers: [(name: String, value: String)]) -> String {
+    func signedHeaderNames(_ headers: [(name: String, value: String)]) -> String {
         canonicalHeaders(headers).map(\.name).joined(separator: ";")
     }
 

@@ -84,6 +84,11 @@ actor JobReconciler {
         wakeup.signal()
     }
 
+    /// The cached Jobs with their pods, read-only, for the status pages.
+    func snapshot() -> [(job: Job, pods: [Pod])] {
+        cache.jobs.values.map { ($0, cache.pods(of: $0)) }
+    }
+
     private func recordFootprint() {
         kept.jobs.record(cache.jobs.count)
         kept.pods.record(cache.podCount)
