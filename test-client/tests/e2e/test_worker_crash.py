@@ -22,6 +22,8 @@ import random
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -140,12 +142,14 @@ def shell_job(name: str, bucket: str, lines: int, pause: float) -> tuple[dict[st
 
 
 def rotating_job(name: str, bucket: str) -> tuple[dict[str, Any], str]:
-    """Writes a little more than one rotation's worth quickly, then lines slowly for a while:
-    the kubelet rotates the file once, early, and the job runs on through the kills."""
+    """Writes a little more than one rotation's worth in about three seconds (the worker
+    follows it from its start), then lines slowly for a while: the kubelet rotates the file
+    once, early, and the job runs on through the kills."""
     fast, slow = 560, 40
     script = (
         "import sys, time\n"
-        f"for i in range({fast}): print('{name} fast %05d ' % i + 'x' * 480, flush=True)\n"
+        f"for i in range({fast}):\n"
+        f"    print('{name} fast %05d ' % i + 'x' * 480, flush=True); time.sleep(0.005)\n"
         f"for i in range({slow}):\n"
         f"    print('{name} slow %05d' % i, flush=True); time.sleep(0.25)\n"
     )
@@ -230,15 +234,25 @@ class Harness:
         return done
 
     def wait_for_rotation(self, job_label: str) -> None:
-        """Until the rotating job's pod runs and has written its fast part (a fraction of a
-        second, past the rotation size)."""
-        deadline = time.monotonic() + 60
-        path = f"/api/v1/namespaces/{self.endpoints.namespace}/pods"
-        while not any(pod["metadata"]["name"].startswith(job_label) and pod["status"].get("phase") == "Running"
-                      for pod in (self.simulator.call("GET", path)[1] or {}).get("items", [])):
-            assert time.monotonic() < deadline, "the rotating job's pod did not start"
-            time.sleep(0.1)
-        time.sleep(2)
+        """Until the rotating job has written its fast part and the kubelet has rotated its
+        file: the current file no longer starts with the first line, and the slow lines began."""
+        deadline = time.monotonic() + 120
+        namespace = self.endpoints.namespace
+        while True:
+            pods = (self.simulator.call("GET", f"/api/v1/namespaces/{namespace}/pods")[1] or {}).get("items", [])
+            names = [pod["metadata"]["name"] for pod in pods if pod["metadata"]["name"].startswith(job_label)]
+            text = ""
+            if names:
+                request = urllib.request.Request(f"{self.simulator.base}/api/v1/namespaces/{namespace}/pods/{names[0]}/log")
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        text = response.read().decode(errors="replace")
+                except urllib.error.HTTPError:
+                    text = ""
+            if text and not text.startswith(f"{job_label} fast 00000") and f"{job_label} slow" in text:
+                return
+            assert time.monotonic() < deadline, "the rotating job's log did not rotate"
+            time.sleep(0.2)
 
     def wait_for_replies(self, ids: list[str]) -> None:
         deadline = time.monotonic() + REPLY_WAIT_SECONDS
