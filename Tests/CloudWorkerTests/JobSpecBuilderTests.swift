@@ -17,8 +17,9 @@ import Testing
             kubernetes: KubernetesConfiguration(server: "http://127.0.0.1:8001"),
             s3: S3Configuration(credentials: S3Credentials(accessKeyID: "id", secretAccessKey: "secret")),
             s3TLS: TLSConfiguration(), jobS3Endpoint: "http://s3.example:8333", requests: requests, maxDeliveries: 5,
-            cancelScope: .producer, statusToken: nil, jobTTLSeconds: 3600, pod: PodSettings(), claimTimeoutSeconds: 300,
-            stuckPodGraceSeconds: 120, shutdownGraceSeconds: 25, httpPort: nil, httpHost: "127.0.0.1")
+            cancelScope: .producer, statusToken: nil, jobTTLSeconds: 3600, pod: PodSettings(), workerID: "test-worker",
+            claimTimeoutSeconds: 300, archivePatienceSeconds: 600, stuckPodGraceSeconds: 120, shutdownGraceSeconds: 25, httpPort: nil,
+            httpHost: "127.0.0.1")
     }
 
     static func job(_ json: String, userID: String? = nil) throws -> (JobSpecification, [String: Any]) {
@@ -28,7 +29,7 @@ import Testing
             throw RequestRejection(field: "test", reason: "not a work request")
         }
         let spec = JobSpecBuilder(configuration: configuration).specification(
-            for: request, identity: RequestIdentity(message: message), message: message)
+            for: request, identity: RequestIdentity(message: message), message: message, now: Date())
         let manifest = try JSONSerialization.jsonObject(with: Data(try JobManifest.json(spec))) as! [String: Any]
         return (spec, manifest)
     }
