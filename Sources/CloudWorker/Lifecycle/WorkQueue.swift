@@ -8,7 +8,7 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     private var queued: Set<Key> = []
     private var processing: Set<Key> = []
     private var dirty: Set<Key> = []
-    private var delayed: [Key: Double] = [:]
+    private var delayed = DueTimes<Key>()
     private var failures: [Key: Int] = [:]
     /// Backoff of `addRateLimited`: base × 2^(failures − 1), capped.
     let failureBase: Double
@@ -26,12 +26,12 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     var trackedKeys: Int { queued.union(processing).union(dirty).union(delayed.keys).union(failures.keys).count }
 
     /// When the earliest delayed key is due (seconds on the caller's clock).
-    var nextDue: Double? { delayed.values.min() }
+    var nextDue: Double? { mutating get { delayed.earliest() } }
 
     /// Queues `key` now. A delayed entry for it is dropped: the work it leads to decides anew
     /// when to look again.
     mutating func add(_ key: Key) {
-        delayed[key] = nil
+        delayed.set(key, nil)
         if processing.contains(key) {
             dirty.insert(key)
         } else if queued.insert(key).inserted {
@@ -44,7 +44,7 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
         guard delay > 0 else { return add(key) }
         if queued.contains(key) { return }
         let due = now + delay
-        delayed[key] = min(delayed[key] ?? due, due)
+        delayed.set(key, min(delayed[key] ?? due, due))
     }
 
     /// Queues `key` after its backoff, which doubles with each call until `forgetFailures`.
@@ -62,13 +62,12 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     /// Drops every record of `key` (its Job is gone) unless it is being worked on.
     mutating func forget(_ key: Key) {
         failures[key] = nil
-        delayed[key] = nil
+        delayed.set(key, nil)
     }
 
     /// The next key to work on, moving due delayed keys to the ready ones first.
     mutating func pop(now: Double) -> Key? {
-        for (key, due) in delayed where due <= now {
-            delayed[key] = nil
+        for key in delayed.takeDue(by: now) {
             if processing.contains(key) {
                 dirty.insert(key)
             } else if queued.insert(key).inserted {
