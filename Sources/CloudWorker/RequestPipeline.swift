@@ -82,7 +82,8 @@ struct RequestPipeline: Sendable {
     private func handle(
         _ request: WorkRequest, delivery: AMQPDelivery, identity: RequestIdentity, received: DispatchTime, logger: Logger
     ) async throws {
-        let spec = JobSpecBuilder(configuration: configuration).specification(for: request, identity: identity, message: delivery.message, now: Date())
+        let spec = JobSpecBuilder(configuration: configuration).specification(
+            for: request, identity: identity, message: delivery.message, now: Date())
         do {
             try await createJob(spec, identity: identity, logger: logger)
         } catch let rejection as RequestRejection {
