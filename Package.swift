@@ -84,7 +84,8 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "BackoffTests", dependencies: ["Backoff"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["Backoff", "ObjectStore"], resources: [.copy("Vectors")]),
-        .testTarget(name: "JobRunnerTests", dependencies: ["Backoff", "JobRunner", "ObjectStore"]),
+        .testTarget(
+            name: "JobRunnerTests", dependencies: ["Backoff", "JobRunner", "ObjectStore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QueueConsumerTests", dependencies: ["QueueConsumer"]),
         .testTarget(name: "CloudWorkerTests", dependencies: ["Backoff", "CloudWorker"]),
         .testTarget(name: "RequestValidationTests", dependencies: ["RequestValidation"]),

@@ -12,7 +12,8 @@ public struct ObjectMeta: Codable, Sendable {
 }
 
 /// An object the worker lists and watches.
-public protocol KubernetesObject: Codable, Sendable {
+/// Watch events are read with `JSONScanner`, lists and API replies with `JSONDecoder`.
+public protocol KubernetesObject: Codable, Sendable, JSONScannable {
     /// The collection path below `/api/v1` or `/apis/<group>/<version>`, e.g. `jobs`.
     static var resource: String { get }
     /// `/api/v1` or `/apis/batch/v1`.

@@ -71,20 +71,19 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
     {
         var resourceVersion = start
         var lines = LineSplitter()
-        let decoder = JSONDecoder()
         while let chunk = try await stream.next() {
             for line in lines.append(chunk) {
-                switch try decoder.decode(Event.self, from: Data(line)) {
-                case .error(let status):
-                    if status.code == 410 {
+                switch try WatchLine<Object>(line) {
+                case .error(let code, let reason, let message):
+                    if code == 410 {
                         logger.info(
                             "watch history expired, listing again",
-                            metadata: ["resource": "\(Object.resource)", "message": "\(status.message ?? "")"])
+                            metadata: ["resource": "\(Object.resource)", "message": "\(message ?? "")"])
                         stream.cancel()
                         return nil
                     }
                     throw KubernetesError(
-                        status: status.code ?? 500, reason: status.reason ?? "WatchError", message: status.message ?? "",
+                        status: code ?? 500, reason: reason ?? "WatchError", message: message ?? "",
                         operation: "watch \(Object.resource)")
                 case .bookmark(let version):
                     resourceVersion = version ?? resourceVersion
@@ -95,30 +94,6 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
             }
         }
         return resourceVersion
-    }
-
-    /// One watch event, decoded in one pass: its `object` is a `Status` (ERROR), a bare
-    /// resourceVersion (BOOKMARK) or the watched object.
-    private enum Event: Decodable {
-        case error(StatusObject)
-        case bookmark(String?)
-        case change(Object, deleted: Bool)
-
-        enum CodingKeys: String, CodingKey { case type, object }
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            switch try container.decode(String.self, forKey: .type) {
-            case "ERROR": self = .error(try container.decode(StatusObject.self, forKey: .object))
-            case "BOOKMARK": self = .bookmark(try container.decode(Bookmark.self, forKey: .object).metadata.resourceVersion)
-            case let type: self = .change(try container.decode(Object.self, forKey: .object), deleted: type == "DELETED")
-            }
-        }
-    }
-
-    /// A BOOKMARK's object carries only its resourceVersion.
-    private struct Bookmark: Decodable {
-        var metadata: ObjectMeta
     }
 }
 

@@ -27,10 +27,12 @@ public final class AMQPClient: Sendable {
         }
     }
 
-    /// Acknowledges a delivery. Throws `deliveryVoid` if its connection is gone (the broker will
-    /// deliver it again).
+    /// Acknowledges a delivery. Returns once the ack is queued for the connection thread, which
+    /// sends the acks queued together in as few frames as it may (`AckBatcher`). Throws
+    /// `deliveryVoid` if its connection is gone; if the connection is lost before the ack is
+    /// sent, the broker delivers the message again, as it does for an ack lost on the wire.
     public func ack(_ delivery: AMQPDelivery) async throws {
-        try await loop.perform { .ack(delivery.deliveryTag, generation: delivery.connectionGeneration, $0) }
+        try loop.enqueueAck(delivery.deliveryTag, generation: delivery.connectionGeneration)
     }
 
     /// Rejects a delivery; without requeue the broker drops it (or dead-letters it by queue policy).
@@ -68,13 +70,14 @@ struct PendingPublish: @unchecked Sendable {
 }
 
 enum Command: @unchecked Sendable {
-    case ack(UInt64, generation: Int, CheckedContinuation<Void, any Error>)
+    case ack(UInt64, generation: Int)
     case reject(UInt64, generation: Int, requeue: Bool, CheckedContinuation<Void, any Error>)
     case publish(PendingPublish)
 
     func fail(_ error: AMQPError) {
         switch self {
-        case .ack(_, _, let continuation), .reject(_, _, _, let continuation): continuation.resume(throwing: error)
+        case .ack: break  // nobody waits: the broker delivers the message again
+        case .reject(_, _, _, let continuation): continuation.resume(throwing: error)
         case .publish(let publish): publish.completion.resume(throwing: error)
         }
     }
@@ -95,6 +98,8 @@ final class ConnectionLoop: @unchecked Sendable {
     private var stopping = false
     private var connected = false
     private var connections = 0
+    /// The generation of the connection that is up, 0 while none is.
+    private var liveGeneration = 0
     private let wakeRead: Int32
     private let wakeWrite: Int32
 
@@ -104,6 +109,9 @@ final class ConnectionLoop: @unchecked Sendable {
     private var publishes: [Int: PendingPublish] = [:]
     private var unsent: [Int] = []
     private var nextPublishID = 0
+    private var batcher = AckBatcher()
+    /// Tags acked by the commands being run, sent together once they have all run.
+    private var pendingAcks: [UInt64] = []
 
     init(configuration: AMQPConfiguration, logger: Logger, deliveries: AsyncStream<AMQPDelivery>.Continuation) {
         self.configuration = configuration
@@ -134,14 +142,31 @@ final class ConnectionLoop: @unchecked Sendable {
     func perform(_ make: (CheckedContinuation<Void, any Error>) -> Command) async throws {
         try await withCheckedThrowingContinuation { continuation in
             let command = make(continuation)
-            let accepted = lock.withLock {
-                guard !stopping else { return false }
-                inbox.append(command)
-                return true
-            }
-            guard accepted else { return command.fail(AMQPError(.shutdown, "the AMQP client has stopped")) }
-            wake()
+            if !submit(command) { command.fail(Self.stopped) }
         }
+    }
+
+    func enqueueAck(_ tag: UInt64, generation: Int) throws(AMQPError) {
+        guard generation == lock.withLock({ liveGeneration }) else {
+            throw AMQPError(.deliveryVoid, "delivery \(tag) belonged to a lost connection; the broker redelivers it")
+        }
+        guard submit(.ack(tag, generation: generation)) else { throw Self.stopped }
+    }
+
+    private static let stopped = AMQPError(.shutdown, "the AMQP client has stopped")
+
+    /// Queues a command, unless the client has stopped. Only the first command queued since
+    /// the thread last looked wakes it (it takes the whole inbox at once): a burst of acks
+    /// costs one wake-up.
+    private func submit(_ command: Command) -> Bool {
+        let first = lock.withLock { () -> Bool? in
+            guard !stopping else { return nil }
+            inbox.append(command)
+            return inbox.count == 1
+        }
+        guard let first else { return false }
+        if first { wake() }
+        return true
     }
 
     func stop() {
@@ -180,9 +205,12 @@ final class ConnectionLoop: @unchecked Sendable {
             }
             retry = policy.start()
             generation += 1
+            batcher.reset()
+            pendingAcks = []
             lock.withLock {
                 connected = true
                 connections += 1
+                liveGeneration = generation
             }
             logger.info("AMQP connected", metadata: ["url": "\(configuration.url)", "queue": "\(configuration.topology.requestQueue)"])
             started?.resume()
@@ -201,14 +229,17 @@ final class ConnectionLoop: @unchecked Sendable {
             } catch {
                 logger.warning("AMQP connection lost", metadata: ["error": "\(error)"])
             }
-            lock.withLock { connected = false }
+            lock.withLock {
+                connected = false
+                liveGeneration = 0
+            }
         }
         started?.resume(throwing: AMQPError(.shutdown, "stopped before connecting"))
         let remaining = lock.withLock {
             defer { inbox = [] }
             return inbox
         }
-        remaining.forEach { $0.fail(AMQPError(.shutdown, "the AMQP client has stopped")) }
+        remaining.forEach { $0.fail(Self.stopped) }
         for id in tracker.reset() + unsent {
             publishes.removeValue(forKey: id)?.completion.resume(
                 throwing: AMQPError(.shutdown, "stopped before the broker confirmed the publish"))
@@ -234,6 +265,7 @@ final class ConnectionLoop: @unchecked Sendable {
                     throw error
                 }
             }
+            try sendPendingAcks(on: connection)
             try sendUnsent(on: connection)
             if isStopping { return }
 
@@ -254,18 +286,17 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func execute(_ command: Command, on connection: AMQPConnection) throws(AMQPError) {
         switch command {
-        case .ack(let tag, let generation, let continuation), .reject(let tag, let generation, _, let continuation):
+        case .ack(let tag, let generation):
+            if generation == self.generation { pendingAcks.append(tag) }
+        case .reject(let tag, let generation, let requeue, let continuation):
             guard generation == self.generation else {
                 continuation.resume(
                     throwing: AMQPError(.deliveryVoid, "delivery \(tag) belonged to a lost connection; the broker redelivers it"))
                 return
             }
             do {
-                if case .reject(_, _, let requeue, _) = command {
-                    try connection.reject(tag, requeue: requeue)
-                } else {
-                    try connection.ack(tag)
-                }
+                try connection.reject(tag, requeue: requeue)
+                batcher.rejected(tag)
                 continuation.resume()
             } catch {
                 continuation.resume(throwing: AMQPError(.deliveryVoid, "delivery \(tag) could not be settled: \(error.message)"))
@@ -275,6 +306,14 @@ final class ConnectionLoop: @unchecked Sendable {
             nextPublishID += 1
             publishes[nextPublishID] = publish
             unsent.append(nextPublishID)
+        }
+    }
+
+    private func sendPendingAcks(on connection: AMQPConnection) throws(AMQPError) {
+        guard !pendingAcks.isEmpty else { return }
+        defer { pendingAcks = [] }
+        for ack in batcher.acks(for: pendingAcks) {
+            try connection.ack(ack.tag, multiple: ack.multiple)
         }
     }
 
@@ -294,6 +333,7 @@ final class ConnectionLoop: @unchecked Sendable {
     private func handle(_ event: AMQPConnection.Event) {
         switch event {
         case .delivery(let message, let tag, let redelivered, let exchange, let routingKey, let discarded):
+            batcher.delivered(tag)
             deliveries.yield(
                 AMQPDelivery(
                     message: message, deliveryTag: tag, redelivered: redelivered, discardedBodyBytes: discarded, exchange: exchange,

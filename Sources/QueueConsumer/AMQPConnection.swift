@@ -105,8 +105,8 @@ final class AMQPConnection {
         try check(status: status, "publish to '\(exchange)'/'\(routingKey)'")
     }
 
-    func ack(_ tag: UInt64) throws(AMQPError) {
-        try check(status: amqp_basic_ack(state, channel, tag, 0), "ack")
+    func ack(_ tag: UInt64, multiple: Bool) throws(AMQPError) {
+        try check(status: amqp_basic_ack(state, channel, tag, multiple ? 1 : 0), "ack")
     }
 
     func reject(_ tag: UInt64, requeue: Bool) throws(AMQPError) {

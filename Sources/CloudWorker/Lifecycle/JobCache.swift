@@ -15,7 +15,9 @@ struct JobCache: Sendable {
 
     var isSynced: Bool { jobsListed && podsListed }
     var podCount: Int { pods.count }
-    var unfinishedCount: Int { jobs.values.filter { JobOutcome.finalCondition(of: $0) == nil }.count }
+    /// Cached Jobs without a final condition, kept up to date by `set` rather than counted on
+    /// every event: with many Jobs in flight, the work per event stays the same.
+    private(set) var unfinishedCount = 0
 
     /// The pods of `job` (by its uid: names are reused), oldest first.
     func pods(of job: Job) -> [Pod] {
@@ -35,13 +37,13 @@ struct JobCache: Sendable {
             let listed = Set(all.map(\.name))
             let gone = jobs.keys.filter { !listed.contains($0) }
             for name in gone { remove(job: name) }
-            for job in all { jobs[job.name] = job }
+            for job in all { set(job.name, job) }
             return gone + all.map(\.name)
         case .current(let job):
-            put(job)
+            set(job.name, job)
             return [job.name]
         case .deleted(let job):
-            jobs[job.name] = job
+            set(job.name, job)
             remove(job: job.name)
             return [job.name]
         }
@@ -72,11 +74,7 @@ struct JobCache: Sendable {
     /// (the answer to a call can arrive after the Job's DELETED event: it must not bring it back).
     mutating func update(_ job: Job) {
         guard jobs[job.name] != nil else { return }
-        jobs[job.name] = job
-    }
-
-    private mutating func put(_ job: Job) {
-        jobs[job.name] = job
+        set(job.name, job)
     }
 
     private mutating func put(_ pod: Pod) {
@@ -89,7 +87,15 @@ struct JobCache: Sendable {
     }
 
     private mutating func remove(job name: String) {
-        guard let job = jobs.removeValue(forKey: name) else { return }
+        guard let job = jobs[name] else { return }
+        set(name, nil)
         if job.annotations[JobMetadata.reported] == nil { tombstones[name] = job }
+    }
+
+    /// Every change to `jobs` goes through here, to keep `unfinishedCount`.
+    private mutating func set(_ name: String, _ job: Job?) {
+        let unfinished = { (job: Job?) in job.map { JobOutcome.finalCondition(of: $0) == nil ? 1 : 0 } ?? 0 }
+        unfinishedCount += unfinished(job) - unfinished(jobs[name])
+        jobs[name] = job
     }
 }

@@ -10,7 +10,7 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     private var queued: Set<Key> = []
     private var processing: Set<Key> = []
     private var dirty: Set<Key> = []
-    private var delayed: [Key: Double] = [:]
+    private var delayed = DueTimes<Key>()
     private var failures: [Key: Int] = [:]
     /// Backoff of `addRateLimited`: the policy's ceiling for the key's failures so far (no
     /// jitter, so that the queue stays deterministic; its keys are spread by their events).
@@ -24,15 +24,15 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     var readyCount: Int { ready.count - readyStart }
 
     /// Records the queue holds (a key may have several), for the bounded-state checks.
-    var trackedKeys: Int { queued.count + processing.count + dirty.count + delayed.count + failures.count }
+    var trackedKeys: Int { queued.count + processing.count + dirty.count + delayed.keys.count + failures.count }
 
     /// When the earliest delayed key is due (seconds on the caller's clock).
-    var nextDue: Double? { delayed.values.min() }
+    var nextDue: Double? { mutating get { delayed.earliest() } }
 
     /// Queues `key` now. A delayed entry for it is dropped: the work it leads to decides anew
     /// when to look again.
     mutating func add(_ key: Key) {
-        delayed[key] = nil
+        delayed.set(key, nil)
         if processing.contains(key) {
             dirty.insert(key)
         } else if queued.insert(key).inserted {
@@ -45,7 +45,7 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
         guard delay > 0 else { return add(key) }
         if queued.contains(key) { return }
         let due = now + delay
-        delayed[key] = min(delayed[key] ?? due, due)
+        delayed.set(key, min(delayed[key] ?? due, due))
     }
 
     /// Queues `key` after its backoff, which doubles with each call until `forgetFailures`.
@@ -63,13 +63,12 @@ struct WorkQueue<Key: Hashable & Sendable>: Sendable {
     /// Drops every record of `key` (its Job is gone) unless it is being worked on.
     mutating func forget(_ key: Key) {
         failures[key] = nil
-        delayed[key] = nil
+        delayed.set(key, nil)
     }
 
     /// The next key to work on, moving due delayed keys to the ready ones first.
     mutating func pop(now: Double) -> Key? {
-        for (key, due) in delayed where due <= now {
-            delayed[key] = nil
+        for key in delayed.takeDue(by: now) {
             if processing.contains(key) {
                 dirty.insert(key)
             } else if queued.insert(key).inserted {
