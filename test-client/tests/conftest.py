@@ -318,6 +318,12 @@ def worker_binary() -> Path:
     return Path(os.environ.get("CLOUD_WORKER_BIN") or DEFAULT_WORKER_BIN)
 
 
+@pytest.fixture(scope="session")
+def worker_bin() -> Path:
+    """The worker binary the tests run ($CLOUD_WORKER_BIN, default .build/debug/cloud-worker)."""
+    return worker_binary()
+
+
 @dataclass
 class WorkerProcess:
     """A running ``cloud-worker``: its process, environment, queues and log file."""

@@ -9,18 +9,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, worker_binary
+from e2e_support import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
 
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(binary: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CLOUD_WORKER_")} | env
-    return subprocess.run([str(worker_binary()), *args], capture_output=True, text=True, timeout=30, env=environment)
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=30, env=environment)
 
 
-def test_version_is_the_charts_app_version() -> None:
-    result = run("--version")
+def test_version_is_the_charts_app_version(worker_bin: Path) -> None:
+    result = run(worker_bin, "--version")
     assert result.returncode == 0, result.stderr
     chart = (Path(REPO_ROOT) / "charts" / "cloud-worker" / "Chart.yaml").read_text()
     app_version = re.search(r'^appVersion: "([^"]+)"', chart, re.MULTILINE)
@@ -32,7 +32,9 @@ def test_version_is_the_charts_app_version() -> None:
                                   "error, critical, not 'warn'"),
     ([], {"CLOUD_WORKER_LOG_FORMAT": "JSON"}, "CLOUD_WORKER_LOG_FORMAT (--log-format) must be one of text, json, not 'JSON'"),
 ])
-def test_a_bad_enumerated_value_stops_the_worker_at_start(args: list[str], env: dict[str, str], message: str) -> None:
-    result = run(*args, **env)
+def test_a_bad_enumerated_value_stops_the_worker_at_start(
+    worker_bin: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = run(worker_bin, *args, **env)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert message in result.stderr
