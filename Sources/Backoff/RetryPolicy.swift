@@ -49,9 +49,7 @@ public struct Retry: Sendable {
         failures += 1
         let delay = requested.map { min($0, policy.maxDelay * 12) } ?? policy.delay(afterAttempt: failures)
         if let patience = policy.patience {
-            let elapsed = now - started
-            let spent = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            guard spent + delay <= patience else { return nil }
+            guard (now - started).inSeconds + delay <= patience else { return nil }
         }
         return delay
     }
@@ -60,5 +58,12 @@ public struct Retry: Sendable {
     public mutating func backoff(after error: any Error, requested: Double? = nil) async throws {
         guard let delay = nextDelay(requested: requested) else { throw error }
         try await Task.sleep(for: .seconds(delay))
+    }
+}
+
+extension Duration {
+    /// The duration as seconds with their fraction, for arithmetic with delays given as Double.
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -105,7 +105,6 @@ extension Reply.Status {
         case .failed: self = .failed
         case .timedOut: self = .timedOut
         case .cancelled: self = .cancelled
-        case .error: self = .error
         }
     }
 }

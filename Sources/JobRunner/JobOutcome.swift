@@ -1,7 +1,7 @@
 /// How a finished Job ended, read from its conditions and its pods' container states.
 public struct JobOutcome: Sendable, Equatable {
     public enum Status: String, Sendable {
-        case succeeded, failed, timedOut, cancelled, error
+        case succeeded, failed, timedOut, cancelled
     }
 
     public var status: Status

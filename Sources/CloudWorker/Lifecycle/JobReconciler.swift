@@ -142,8 +142,7 @@ actor JobReconciler {
     }
 
     private func clock() -> Double {
-        let elapsed = ContinuousClock.now - epoch
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - epoch).inSeconds
     }
 
     private func takeKey() -> String? {
