@@ -90,14 +90,18 @@ actor ClusterView {
         }
     }
 
-    /// Waits for the Job's final condition and all its pods' logs; returns its outcome.
+    /// Waits for the Job's final condition, every pod it counted and their logs; returns its outcome.
     func finish(_ name: String, timeout: Double = 60) async throws -> (job: Job, outcome: JobOutcome, pods: [Pod]) {
         try await wait("job \(name) to finish", timeout: timeout) { view in
             view.jobs[name].map { JobOutcome.finalCondition(of: $0) != nil } ?? false
         }
         let job = jobs[name]!
+        // The pod watch is a separate stream and may lag the Job's: wait until it has shown every
+        // pod the Job counted, each ended.
+        let counted = (job.status?.succeeded ?? 0) + (job.status?.failed ?? 0)
         try await wait("the pods of \(name) to end", timeout: timeout) { view in
-            view.pods(of: name).allSatisfy { view.hasEnded($0.name) }
+            let seen = view.pods(of: name)
+            return seen.count >= counted && seen.allSatisfy { view.hasEnded($0.name) }
         }
         let jobPods = pods(of: name)
         for pod in jobPods { _ = try await logs[pod.name]?.value }
