@@ -57,23 +57,25 @@ def validate(tools: Tools) -> Callable[[list[dict[str, Any]]], list[dict[str, An
     return run
 
 
-@pytest.fixture(scope="session")
-def worker_rbac_rules() -> list[dict[str, Any]]:
+def worker_output(*args: str) -> str:
+    """What the worker binary prints for `args` (a --print-* option), failing the test when it cannot."""
     binary = worker_binary()
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{binary} is missing: build it with `swift build` (or set CLOUD_WORKER_BIN)", pytrace=False)
-    result = subprocess.run([str(binary), "--print-rbac-rules"], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
-        pytest.fail(f"{binary} --print-rbac-rules failed ({result.returncode}): {result.stderr.strip()}",
-                    pytrace=False)
-    rules: list[dict[str, Any]] = json.loads(result.stdout)
+        pytest.fail(f"{binary} {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}", pytrace=False)
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def worker_rbac_rules() -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = json.loads(worker_output("--print-rbac-rules"))
     return rules
 
 
 @pytest.fixture(scope="session")
-def worker_help() -> str:
-    binary = worker_binary()
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"{binary} is missing: build it with `swift build` (or set CLOUD_WORKER_BIN)", pytrace=False)
-    result = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
-    return result.stdout + result.stderr
+def worker_settings() -> list[dict[str, Any]]:
+    """The worker's settings table: flag, variable, default, kind of every setting."""
+    settings: list[dict[str, Any]] = json.loads(worker_output("--print-settings", "json"))
+    return settings

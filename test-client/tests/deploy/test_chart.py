@@ -372,17 +372,22 @@ def test_common_labels_cannot_replace_a_standard_label(tools: Tools) -> None:
 # MARK: - settings and secrets
 
 
-def help_variables(worker_help: str) -> set[str]:
-    return set(re.findall(r"CLOUD_WORKER_[A-Z0-9_]+", worker_help))
+# Chart defaults that differ from the worker's, on purpose.
+CHART_OVERRIDES = {
+    "CLOUD_WORKER_LOG_FORMAT": "json",  # one object per line, for log collectors
+    "CLOUD_WORKER_NAMESPACE": "batch",  # the release namespace
+}
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_every_worker_setting_reaches_the_container(renders: dict[str, Render], worker_help: str, case: str) -> None:
-    """The ConfigMap holds every non-secret CLOUD_WORKER_* of `--help`; the secret ones come from
-    Secrets, the replica's id from the pod's name."""
+def test_every_worker_setting_reaches_the_container(
+    renders: dict[str, Render], worker_settings: list[dict[str, Any]], case: str
+) -> None:
+    """The ConfigMap holds every non-secret setting of the worker's table; the secret ones come
+    from Secrets, the replica's id from the pod's name."""
     render = renders[case]
-    variables = help_variables(worker_help)
-    assert len(variables) > 20, worker_help
+    variables = {setting["variable"] for setting in worker_settings}
+    assert len(variables) > 20, worker_settings
     config_map = render.one("ConfigMap")
     assert set(config_map["data"]) == variables - SECRET_VARIABLES - {"CLOUD_WORKER_ID"}
     container = worker_container(render)
@@ -393,6 +398,21 @@ def test_every_worker_setting_reaches_the_container(renders: dict[str, Render], 
     assert set(from_secrets) & SECRET_VARIABLES == ALWAYS_SECRET_VARIABLES | configured
     assert not [e for e in container["env"] if e["name"] in SECRET_VARIABLES and "value" in e]
     assert {"name": "CLOUD_WORKER_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+
+
+def test_the_charts_defaults_are_the_workers(renders: dict[str, Render], worker_settings: list[dict[str, Any]]) -> None:
+    """Each value the chart renders by default is the worker's own default, left empty (the
+    worker's default then), or one of the chart's deliberate overrides."""
+    data = renders["default"].one("ConfigMap")["data"]
+    differing = {}
+    for setting in worker_settings:
+        variable = setting["variable"]
+        if variable not in data or data[variable] == "" or variable in CHART_OVERRIDES:
+            continue
+        if data[variable] != setting.get("default"):
+            differing[variable] = (data[variable], setting.get("default"))
+    assert differing == {}
+    assert {v: data[v] for v in CHART_OVERRIDES} == CHART_OVERRIDES
 
 
 def values_of(case: str) -> dict[str, Any]:
