@@ -83,6 +83,12 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "BackoffTests", dependencies: ["Backoff"]),
+        .testTarget(
+            name: "HTTPTransportTests",
+            dependencies: [
+                "HTTPTransport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["Backoff", "ObjectStore"], resources: [.copy("Vectors")]),
         .testTarget(
             name: "JobRunnerTests", dependencies: ["Backoff", "JobRunner", "ObjectStore"], resources: [.copy("Fixtures")]),

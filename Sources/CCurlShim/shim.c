@@ -20,10 +20,14 @@ CURLcode cw_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, cw_c
     return curl_easy_setopt(handle, option, callback);
 }
 
-CURLcode cw_curl_easy_setopt_progress_callback(CURL *handle, cw_curl_progress_callback callback) {
-    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
-}
-
 CURLcode cw_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
+}
+
+size_t cw_curl_write_pause(void) {
+    return CURL_WRITEFUNC_PAUSE;
+}
+
+CURLcode cw_curl_easy_unpause(CURL *handle) {
+    return curl_easy_pause(handle, CURLPAUSE_CONT);
 }

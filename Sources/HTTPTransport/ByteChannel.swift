@@ -1,56 +1,70 @@
 import Foundation
 
-/// Hands body chunks from a transfer thread to an async reader, blocking the thread while the
-/// reader is `limit` bytes behind, so that memory stays bounded whatever the body's size.
+/// Hands body chunks from a client's transfer thread to an async reader. While the reader is
+/// `limit` bytes behind, the transfer is paused (it stops reading from the network) and resumed
+/// once the reader catches up, so memory stays bounded whatever the body's size and no thread
+/// waits.
 final class ByteChannel: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var chunks: [[UInt8]] = []
     private var bufferedBytes = 0
     private var end: Result<Void, HTTPError>?
     private var reader: CheckedContinuation<[UInt8]?, any Error>?
     private var cancelled = false
+    private var paused = false
     private let limit: Int
+    /// Lets the paused transfer read again; stops it for good. Dropped at the end, for the
+    /// transfer (whose sink holds this channel) to go.
+    private var resumeTransfer: (@Sendable () -> Void)?
+    private var cancelTransfer: (@Sendable () -> Void)?
 
     init(limit: Int) {
         self.limit = limit
     }
 
-    // MARK: - Transfer thread side
+    /// Connects the channel to its transfer, before the transfer starts.
+    func connect(resume: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void) {
+        lock.lock()
+        resumeTransfer = resume
+        cancelTransfer = cancel
+        lock.unlock()
+    }
 
-    /// Queues a chunk; false once the reader has gone.
-    func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        condition.lock()
-        while bufferedBytes >= limit && !cancelled { condition.wait() }
+    // MARK: - Transfer side
+
+    /// Takes a chunk, or pauses the transfer while the reader is behind.
+    func offer(_ bytes: UnsafeRawBufferPointer) -> ResponseSink.Decision {
+        lock.lock()
         guard !cancelled else {
-            condition.unlock()
-            return false
+            lock.unlock()
+            return .abort
         }
-        let chunk = [UInt8](bytes)
         if let reader {
             self.reader = nil
-            condition.unlock()
-            reader.resume(returning: chunk)
-            return true
+            lock.unlock()
+            reader.resume(returning: [UInt8](bytes))
+            return .accept
         }
-        chunks.append(chunk)
-        bufferedBytes += chunk.count
-        condition.unlock()
-        return true
+        guard bufferedBytes < limit else {
+            paused = true
+            lock.unlock()
+            return .pause
+        }
+        chunks.append([UInt8](bytes))
+        bufferedBytes += bytes.count
+        lock.unlock()
+        return .accept
     }
 
     func finish(_ result: Result<Void, HTTPError>) {
-        condition.lock()
+        lock.lock()
         end = result
+        resumeTransfer = nil
+        cancelTransfer = nil
         let reader = chunks.isEmpty ? self.reader : nil
         if reader != nil { self.reader = nil }
-        condition.unlock()
+        lock.unlock()
         reader?.resume(with: result.map { nil }.mapError { $0 as any Error })
-    }
-
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
     }
 
     // MARK: - Reader side
@@ -59,22 +73,24 @@ final class ByteChannel: @unchecked Sendable {
     func next() async throws -> [UInt8]? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                condition.lock()
+                lock.lock()
                 if !chunks.isEmpty {
                     let chunk = chunks.removeFirst()
                     bufferedBytes -= chunk.count
-                    condition.unlock()
-                    condition.signal()
+                    let resume = paused && bufferedBytes < limit ? resumeTransfer : nil
+                    if resume != nil { paused = false }
+                    lock.unlock()
+                    resume?()
                     continuation.resume(returning: chunk)
                 } else if let end {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(with: end.map { nil }.mapError { $0 as any Error })
                 } else if cancelled {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(throwing: CancellationError())
                 } else {
                     reader = continuation
-                    condition.unlock()
+                    lock.unlock()
                 }
             }
         } onCancel: {
@@ -82,14 +98,15 @@ final class ByteChannel: @unchecked Sendable {
         }
     }
 
-    /// Stops the transfer: the thread's next callback aborts it.
+    /// Stops the transfer, and a reader waiting on it.
     func cancel() {
-        condition.lock()
+        lock.lock()
+        let stop = cancelled ? nil : cancelTransfer
         cancelled = true
         let reader = self.reader
         self.reader = nil
-        condition.unlock()
-        condition.broadcast()
+        lock.unlock()
+        stop?()
         reader?.resume(throwing: CancellationError())
     }
 }

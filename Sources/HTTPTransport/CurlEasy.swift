@@ -1,8 +1,8 @@
 internal import CCurl
 internal import CCurlShim
 
-/// One libcurl easy handle. Not thread-safe: a handle lives on one thread at a time, and is reused
-/// there so that connections stay open between requests.
+/// One libcurl easy handle. Not thread-safe: it lives on its multi loop's thread, which reuses it
+/// for one transfer after another.
 final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
 
@@ -16,14 +16,16 @@ final class CurlEasy {
         curl_easy_cleanup(handle)
     }
 
-    /// Performs `request`, calling `sink` on this thread as the response arrives.
-    func perform(_ request: HTTPRequest, tls: TLSConfiguration, sink: ResponseSink) throws(HTTPError) {
+    /// The easy handle, for the multi handle that runs it.
+    var pointer: UnsafeMutableRawPointer { handle }
+
+    /// Sets the handle up for `transfer`, pointing its callbacks at it. The header list returned
+    /// must live until the transfer has ended.
+    func prepare(_ transfer: CurlTransfer) -> UnsafeMutablePointer<curl_slist>? {
         curl_easy_reset(handle)
-        let transfer = Transfer(request: request, sink: sink)
-        let context = Unmanaged.passRetained(transfer)
-        defer { context.release() }
+        let request = transfer.request
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
 
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_URL, request.url)
@@ -34,7 +36,7 @@ final class CurlEasy {
         set(CURLOPT_TIMEOUT_MS, Int(request.totalTimeout * 1000))
         set(CURLOPT_TCP_KEEPALIVE, 1)
         set(CURLOPT_ACCEPT_ENCODING, "")  // what the server may compress, libcurl decodes
-        configure(tls)
+        configure(transfer.tls)
 
         switch request.method {
         case "GET": set(CURLOPT_HTTPGET, 1)
@@ -46,7 +48,7 @@ final class CurlEasy {
             set(CURLOPT_UPLOAD, 1)
             _ = cw_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
             _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead)
-            _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context.toOpaque())
+            _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context)
         }
         for header in request.headers {
             headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
@@ -56,24 +58,28 @@ final class CurlEasy {
         _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
 
         _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
-        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context.toOpaque())
+        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
         _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
-        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
-        set(CURLOPT_NOPROGRESS, 0)
-        _ = cw_curl_easy_setopt_progress_callback(handle, curlProgress)
-        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_XFERINFODATA, context.toOpaque())
+        _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+        return headerList
+    }
 
-        let code = curl_easy_perform(handle)
-        if code != CURLE_OK {
-            let cancelled = transfer.sink.isCancelled()
-            throw HTTPError(
-                kind: cancelled ? .cancelled : HTTPError.Kind(code),
-                curlCode: Int(code.rawValue),
-                message: cancelled ? "cancelled" : String(cString: curl_easy_strerror(code)),
-                target: "\(request.method) \(request.url.prefix { $0 != "?" })"
-            )
+    /// Lets a transfer its write callback paused read again.
+    func unpause() {
+        _ = cw_curl_easy_unpause(handle)
+    }
+
+    /// How the transfer ended, from libcurl's result code.
+    func outcome(of transfer: CurlTransfer, code: CURLcode) -> Result<Void, HTTPError> {
+        if transfer.aborted { return .failure(transfer.cancellation) }
+        guard code == CURLE_OK else {
+            return .failure(
+                HTTPError(
+                    kind: HTTPError.Kind(code), curlCode: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)),
+                    target: transfer.target))
         }
         transfer.deliverHeadIfNeeded(status: responseCode())
+        return .success(())
     }
 
     private func responseCode() -> Int {
@@ -116,28 +122,7 @@ final class CurlEasy {
     }
 }
 
-// MARK: - Transfer state seen by the C callbacks
-
-/// What one transfer's callbacks need, reached through the callbacks' user-data pointer.
-private final class Transfer {
-    let request: HTTPRequest
-    let sink: ResponseSink
-    var uploadOffset = 0
-    var headers = HTTPHeaders()
-    var status = 0
-    var headDelivered = false
-
-    init(request: HTTPRequest, sink: ResponseSink) {
-        self.request = request
-        self.sink = sink
-    }
-
-    func deliverHeadIfNeeded(status: Int) {
-        guard !headDelivered else { return }
-        headDelivered = true
-        sink.receiveHead(status, headers)
-    }
-}
+// MARK: - Callbacks, with the transfer as their user data
 
 extension HTTPError.Kind {
     init(_ code: CURLcode) {
@@ -155,7 +140,7 @@ extension HTTPError.Kind {
 }
 
 private let curlRead: cw_curl_data_callback = { buffer, size, count, user in
-    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
     let remaining = transfer.request.body.count - transfer.uploadOffset
     let length = min(size * count, remaining)
     guard length > 0, let buffer else { return 0 }
@@ -170,7 +155,7 @@ private let curlRead: cw_curl_data_callback = { buffer, size, count, user in
 }
 
 private let curlHeader: cw_curl_data_callback = { buffer, size, count, user in
-    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
     let length = size * count
     let line = String(
         decoding: UnsafeRawBufferPointer(start: buffer, count: length),
@@ -190,14 +175,14 @@ private let curlHeader: cw_curl_data_callback = { buffer, size, count, user in
 }
 
 private let curlWrite: cw_curl_data_callback = { buffer, size, count, user in
-    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
     let length = size * count
     transfer.deliverHeadIfNeeded(status: transfer.status)
-    let accepted = transfer.sink.receiveData(UnsafeRawBufferPointer(start: buffer, count: length))
-    return accepted ? length : 0  // anything but `length` makes libcurl abort the transfer
-}
-
-private let curlProgress: cw_curl_progress_callback = { user, _, _, _, _ in
-    let transfer = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
-    return transfer.sink.isCancelled() ? 1 : 0
+    switch transfer.sink.receiveData(UnsafeRawBufferPointer(start: buffer, count: length)) {
+    case .accept: return length
+    case .pause: return cw_curl_write_pause()
+    case .abort:
+        transfer.aborted = true
+        return 0  // anything but `length` (or the pause value) makes libcurl abort the transfer
+    }
 }

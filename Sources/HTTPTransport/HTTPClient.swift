@@ -1,79 +1,50 @@
 import Foundation
 
-/// HTTP over libcurl for the worker's clients (S3, Kubernetes). Transfers run on threads of their
-/// own; callers simply `await`.
+/// HTTP over libcurl for the worker's clients (S3, Kubernetes). Every transfer of a client runs
+/// on the client's one multi-loop thread; callers simply `await`.
 public final class HTTPClient: Sendable {
-    private let threads: TransferThreads
+    private let loop: CurlMultiLoop
     private let tls: TLSConfiguration
 
     /// - Parameters:
     ///   - tls: how servers are verified; verification is on by default.
-    ///   - concurrentRequests: pooled threads, each keeping its connections open.
-    public init(tls: TLSConfiguration = TLSConfiguration(), concurrentRequests: Int = 4) {
+    ///   - name: the transfer thread's name, as debuggers and `top -H` show it.
+    public init(tls: TLSConfiguration = TLSConfiguration(), name: String = "http") {
         self.tls = tls
-        self.threads = TransferThreads(count: concurrentRequests)
+        self.loop = CurlMultiLoop(name: name)
     }
 
     /// Sends a request and returns the whole response.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let cancellation = CancellationFlag()
-        let tls = self.tls
+        let response = ResponseCollector()
+        let transfer = CurlTransfer(request: request, tls: tls, sink: response.sink, completion: response.complete)
+        let loop = self.loop
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                threads.submit { easy in
-                    var status = 0
-                    var headers = HTTPHeaders()
-                    var body: [UInt8] = []
-                    let sink = ResponseSink(
-                        receiveHead: {
-                            status = $0; headers = $1
-                        },
-                        receiveData: {
-                            body.append(contentsOf: $0); return true
-                        },
-                        isCancelled: { cancellation.isSet }
-                    )
-                    do {
-                        try easy.perform(request, tls: tls, sink: sink)
-                        continuation.resume(returning: HTTPResponse(status: status, headers: headers, body: body))
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
-                }
+                response.continuation = continuation
+                loop.start(transfer)
             }
         } onCancel: {
-            cancellation.set()
+            loop.cancel(transfer)
         }
     }
 
     /// Starts a request whose body is read as it arrives; returns once the headers are in.
     /// - Parameter bufferLimit: bytes held between the network and the reader before the
-    ///   transfer waits for the reader.
+    ///   transfer pauses until the reader catches up.
     public func stream(_ request: HTTPRequest, bufferLimit: Int = 1 << 20) async throws -> HTTPStream {
         let channel = ByteChannel(limit: bufferLimit)
-        let tls = self.tls
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPStream, any Error>) in
-            TransferThreads.detach(name: "http-stream") { easy in
-                var headReported = false
-                let sink = ResponseSink(
-                    receiveHead: { status, headers in
-                        headReported = true
-                        continuation.resume(returning: HTTPStream(status: status, headers: headers, channel: channel))
-                    },
-                    receiveData: { channel.send($0) },
-                    isCancelled: { channel.isCancelled }
-                )
-                do throws(HTTPError) {
-                    try easy.perform(request, tls: tls, sink: sink)
-                    channel.finish(.success(()))
-                } catch {
-                    if headReported {
-                        channel.finish(.failure(error))
-                    } else {
-                        continuation.resume(throwing: error)
-                    }
-                }
+        let head = StreamHead(channel: channel)
+        let transfer = CurlTransfer(request: request, tls: tls, sink: head.sink, completion: head.complete)
+        let loop = self.loop
+        channel.connect(resume: { loop.resume(transfer) }, cancel: { loop.cancel(transfer) })
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                head.continuation = continuation
+                loop.start(transfer)
             }
+        } onCancel: {
+            loop.cancel(transfer)
         }
     }
 }
@@ -96,26 +67,70 @@ public struct HTTPStream: Sendable {
         return body
     }
 
-    /// Ends the transfer early; the transfer thread stops at its next callback.
+    /// Ends the transfer early.
     public func cancel() {
         channel.cancel()
     }
 }
 
-/// A flag set from a task's cancellation handler and read on a transfer thread.
-final class CancellationFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+/// A whole response, gathered on the transfer thread. The continuation is set before the
+/// transfer starts, and everything else is touched by the transfer thread alone.
+private final class ResponseCollector: @unchecked Sendable {
+    var continuation: CheckedContinuation<HTTPResponse, any Error>?
+    private var status = 0
+    private var headers = HTTPHeaders()
+    private var body: [UInt8] = []
 
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
+    var sink: ResponseSink {
+        ResponseSink(
+            receiveHead: { [self] in
+                status = $0
+                headers = $1
+            },
+            receiveData: { [self] in
+                body.append(contentsOf: $0)
+                return .accept
+            })
     }
 
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
+    func complete(_ result: Result<Void, HTTPError>) {
+        continuation?.resume(with: result.map { HTTPResponse(status: status, headers: headers, body: body) }.mapError { $0 })
+        continuation = nil
+    }
+}
+
+/// The head of a streamed response: the caller waits for it, and the body goes to the channel.
+private final class StreamHead: @unchecked Sendable {
+    var continuation: CheckedContinuation<HTTPStream, any Error>?
+    private let channel: ByteChannel
+
+    init(channel: ByteChannel) {
+        self.channel = channel
+    }
+
+    var sink: ResponseSink {
+        ResponseSink(
+            receiveHead: { [self] status, headers in
+                continuation?.resume(returning: HTTPStream(status: status, headers: headers, channel: channel))
+                continuation = nil
+            },
+            receiveData: { [channel] in channel.offer($0) })
+    }
+
+    /// The end of the transfer: the stream's end once the head was delivered, else the error.
+    func complete(_ result: Result<Void, HTTPError>) {
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(throwing: result.failure ?? HTTPError(kind: .other, curlCode: 0, message: "no response", target: ""))
+        } else {
+            channel.finish(result)
+        }
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

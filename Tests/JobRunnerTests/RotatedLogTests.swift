@@ -54,7 +54,7 @@ import Testing
                 credentials: S3Credentials(
                     accessKeyID: environment["S3_ACCESS_KEY_ID"] ?? "CWTESTACCESSKEY",
                     secretAccessKey: environment["S3_SECRET_ACCESS_KEY"] ?? "cwTestSecretKey0123456789abcdefghijklmn")),
-            http: HTTPClient(concurrentRequests: 4), logger: Logger(label: "test"))
+            http: HTTPClient(), logger: Logger(label: "test"))
         let bucket = "log-\(run)"
         try await store.createBucket(bucket)
 

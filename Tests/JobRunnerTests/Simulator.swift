@@ -97,7 +97,7 @@ final class Simulator: @unchecked Sendable {
         let data = method == "GET" ? [] : [UInt8](try JSONSerialization.data(withJSONObject: body))
         let request = HTTPRequest(
             method: method, url: server + path, headers: [("Content-Type", "application/json")], body: data, totalTimeout: 10)
-        let response = try await HTTPClient(tls: adminTLS, concurrentRequests: 1).send(request)
+        let response = try await HTTPClient(tls: adminTLS).send(request)
         guard response.status == 200 else { throw SimulatorError("\(method) \(path): HTTP \(response.status)") }
         return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
     }

@@ -15,7 +15,7 @@ import Testing
     static let secretKey = environment["S3_SECRET_ACCESS_KEY"] ?? "cwTestSecretKey0123456789abcdefghijklmn"
 
     static func client(
-        secret: String = secretKey, multipartThreshold: Int = 16 << 20, partSize: Int = 8 << 20, concurrentRequests: Int = 4
+        secret: String = secretKey, multipartThreshold: Int = 16 << 20, partSize: Int = 8 << 20
     ) -> S3Client {
         let configuration = S3Configuration(
             endpoint: endpoint, region: "us-east-1",
@@ -23,7 +23,7 @@ import Testing
             multipartThreshold: multipartThreshold, partSize: partSize,
             retry: RetryPolicy(baseDelay: 0.05, maxDelay: 0.1, patience: 0.2))
         return S3Client(
-            configuration: configuration, http: HTTPClient(concurrentRequests: concurrentRequests), logger: Logger(label: "test"))
+            configuration: configuration, http: HTTPClient(), logger: Logger(label: "test"))
     }
 
     static func freshBucket(_ client: S3Client) async throws -> String {
@@ -221,7 +221,7 @@ import Testing
     }
 
     @Test func listingFollowsContinuationTokensPastAThousandKeys() async throws {
-        let client = Self.client(concurrentRequests: 16)
+        let client = Self.client()
         let bucket = try await Self.freshBucket(client)
         let keys = (0..<1_050).map { "many/object-\(String(1_000_000 + $0).dropFirst())" }
         try await Self.forEach(keys, concurrently: 16) { key in

@@ -29,7 +29,7 @@ import Testing
 
     @Test func theClientGivesTheDocumentedURL() {
         let client = S3Client(
-            configuration: S3Configuration(credentials: Self.credentials, pathStyle: false), http: HTTPClient(concurrentRequests: 1),
+            configuration: S3Configuration(credentials: Self.credentials, pathStyle: false), http: HTTPClient(),
             logger: Logger(label: "test"))
         #expect(
             client.presignedURL(bucket: "examplebucket", key: "test.txt", expires: 86400, date: Self.date)
@@ -40,7 +40,7 @@ import Testing
 
     @Test func aChangedKeyChangesTheSignature() {
         let client = S3Client(
-            configuration: S3Configuration(credentials: Self.credentials, pathStyle: true), http: HTTPClient(concurrentRequests: 1),
+            configuration: S3Configuration(credentials: Self.credentials, pathStyle: true), http: HTTPClient(),
             logger: Logger(label: "test"))
         let url = client.presignedURL(bucket: "examplebucket", key: "logs/a b.txt", expires: 60, date: Self.date)
         #expect(url.hasPrefix("https://s3.amazonaws.com/examplebucket/logs/a%20b.txt?X-Amz-Algorithm="))

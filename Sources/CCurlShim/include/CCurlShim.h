@@ -17,15 +17,17 @@ CURLcode cw_curl_easy_setopt_string(CURL *handle, CURLoption option, const char 
 CURLcode cw_curl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
 
 typedef size_t (*cw_curl_data_callback)(char *buffer, size_t size, size_t count, void *user);
-typedef int (*cw_curl_progress_callback)(void *user, curl_off_t dltotal, curl_off_t dlnow,
-                                         curl_off_t ultotal, curl_off_t ulnow);
 
 /// Sets `CURLOPT_WRITEFUNCTION`, `CURLOPT_READFUNCTION` or `CURLOPT_HEADERFUNCTION`.
 CURLcode cw_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, cw_curl_data_callback callback);
-/// Sets `CURLOPT_XFERINFOFUNCTION`.
-CURLcode cw_curl_easy_setopt_progress_callback(CURL *handle, cw_curl_progress_callback callback);
 
 /// Reads an info field that is a `long` (response code, OS errno).
 CURLcode cw_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+
+/// What a write callback returns to pause its transfer (`CURL_WRITEFUNC_PAUSE`, a macro Swift
+/// does not import); libcurl delivers the same data again once the transfer is unpaused.
+size_t cw_curl_write_pause(void);
+/// Unpauses a transfer paused by its write callback (`curl_easy_pause` with `CURLPAUSE_CONT`).
+CURLcode cw_curl_easy_unpause(CURL *handle);
 
 #endif

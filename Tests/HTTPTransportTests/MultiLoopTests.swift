@@ -1,0 +1,199 @@
+import Foundation
+import HTTPTransport
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The client runs every transfer on one thread: a thousand open streams add no threads, and a
+/// reader that falls behind pauses its transfer instead of buffering the body or holding a thread.
+/// The server is a real HTTP server (Hummingbird) in this process, on a port of its own.
+@Suite(.serialized) struct MultiLoopTests {
+    @Test func aThousandConcurrentStreamsRunOnAConstantNumberOfThreads() async throws {
+        let streams = 1000
+        let open = Tally()
+        let arrived = Tally()
+        let router = Router()
+        // Each response sends its first line, then holds until every stream has arrived (or a
+        // minute has passed), so that all of them are open at once.
+        router.get("slow") { _, _ -> Response in
+            arrived.add(1)
+            return Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "part 0\n"))
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while arrived.value < streams, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+                    try await writer.write(ByteBuffer(string: "part 1\n"))
+                    try await Task.sleep(for: .milliseconds(200))
+                    try await writer.write(ByteBuffer(string: "part 2\n"))
+                    try await writer.finish(nil)
+                })
+        }
+        router.get("hello") { _, _ in "hello" }
+        try await withServer(router) { port in
+            let client = HTTPClient()
+            let url = "http://127.0.0.1:\(port)/slow"
+            // The client's thread is up before counting.
+            _ = try await client.send(HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/hello"))
+            let before = Self.threads()
+            let peak = Tally()
+            let peakOpen = Tally()
+            let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+                group.addTask {
+                    // Samples while the streams run; ends with them.
+                    while !Task.isCancelled {
+                        peak.max(Self.threads())
+                        peakOpen.max(open.value)
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    return "sampler"
+                }
+                for _ in 0..<streams {
+                    group.addTask {
+                        let stream = try await client.stream(HTTPTransport.HTTPRequest(method: "GET", url: url))
+                        open.add(1)
+                        defer { open.add(-1) }
+                        var body: [UInt8] = []
+                        while let chunk = try await stream.next() { body += chunk }
+                        return String(decoding: body, as: UTF8.self)
+                    }
+                }
+                var bodies: [String] = []
+                while bodies.count < streams, let body = try await group.next() {
+                    if body != "sampler" { bodies.append(body) }
+                }
+                group.cancelAll()
+                return bodies
+            }
+            #expect(bodies.count == streams)
+            #expect(bodies.allSatisfy { $0 == "part 0\npart 1\npart 2\n" })
+            // They were open together, and the process did not grow a thread per stream.
+            let (mostOpen, mostThreads) = (peakOpen.value, peak.value)
+            #expect(mostOpen == streams)
+            #expect(mostThreads <= before + 2, "threads: \(before) before, \(mostThreads) at the peak")
+        }
+    }
+
+    @Test func aReaderThatFallsBehindPausesItsTransfer() async throws {
+        let total = 1 << 30
+        let written = Tally()
+        let router = Router()
+        router.get("big") { _, _ -> Response in
+            Response(
+                status: .ok,
+                body: ResponseBody(contentLength: total) { writer in
+                    let block = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+                    for _ in 0..<(total / block.readableBytes) {
+                        try await writer.write(block)
+                        written.add(block.readableBytes)
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+        try await withServer(router) { port in
+            let client = HTTPClient()
+            let stream = try await client.stream(
+                HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/big"), bufferLimit: 1 << 20)
+            var received = try await stream.next()?.count ?? 0
+            // While the reader waits, the server is soon blocked: what it wrote stops growing once
+            // the buffer limit and the kernel's socket buffers are full, far from the whole body.
+            try await Task.sleep(for: .seconds(1))
+            let early = written.value
+            try await Task.sleep(for: .milliseconds(500))
+            let late = written.value
+            #expect(late == early, "the server went on writing while the reader waited: \(early) then \(late) bytes")
+            #expect(late < total / 4)
+            // Reading again resumes the transfer.
+            while received < late + (64 << 20), let chunk = try await stream.next() { received += chunk.count }
+            #expect(received >= late + (64 << 20))
+            #expect(written.value > late)
+            stream.cancel()
+        }
+    }
+
+    @Test func aCancelledStreamEndsItsTransfer() async throws {
+        let finished = Tally()
+        let router = Router()
+        router.get("endless") { _, _ -> Response in
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    do {
+                        while true {
+                            try await writer.write(ByteBuffer(string: "tick\n"))
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                    } catch {
+                        finished.add(1)
+                        throw error
+                    }
+                })
+        }
+        try await withServer(router) { port in
+            let client = HTTPClient()
+            let stream = try await client.stream(HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/endless"))
+            #expect(try await stream.next() != nil)
+            stream.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await stream.next() }
+            // The connection is closed, so the server's next write fails.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while finished.value == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let serverSawTheEnd = finished.value > 0
+            #expect(serverSawTheEnd)
+        }
+    }
+
+    /// Threads of this process now.
+    static func threads() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    /// Runs `body` with a Hummingbird server for `router` on a free port of 127.0.0.1, then shuts
+    /// the server down gracefully: it waits for the responses still being written.
+    private func withServer(_ router: Router<BasicRequestContext>, _ body: (Int) async throws -> Void) async throws {
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portSink.yield(channel.localAddress?.port ?? 0)
+                portSink.finish()
+            })
+        let services = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "test-server")))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            do {
+                try await body(port)
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// A count shared between tasks, and the largest value it was raised to.
+private final class Tally: Sendable {
+    private let current = Atomic(0)
+
+    var value: Int { current.load(ordering: .relaxed) }
+
+    func add(_ amount: Int) {
+        current.add(amount, ordering: .relaxed)
+    }
+
+    func max(_ candidate: Int) {
+        var seen = value
+        while candidate > seen {
+            let (exchanged, original) = current.compareExchange(expected: seen, desired: candidate, ordering: .relaxed)
+            if exchanged { return }
+            seen = original
+        }
+    }
+}
