@@ -32,7 +32,7 @@ struct Worker {
             replies: replies, board: board,
             settings: LifecycleSettings(
                 workerID: configuration.workerID, claimTimeout: configuration.claimTimeoutSeconds,
-                stuckGrace: configuration.stuckPodGraceSeconds),
+                stuckGrace: configuration.stuckPodGraceSeconds, finishedJobRetention: configuration.finishedJobRetentionSeconds),
             archivePatience: configuration.archivePatienceSeconds, logger: logger)
         let pipeline = RequestPipeline(
             configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, board: board, logger: logger)

@@ -250,12 +250,10 @@ actor JobReconciler {
             return true
         case .release(let delete):
             let job = facts.job!
-            let finished = JobOutcome.finalCondition(of: job) != nil
-            let patch = JobPatch(
-                annotations: [JobMetadata.reported: "true"],
-                finalizers: (job.metadata.finalizers ?? []).filter { $0 != JobMetadata.reportFinalizer },
-                ttlSecondsAfterFinished: finished ? 0 : nil)
-            guard try await update(job, patch, logger: logger) else { return true }
+            guard try await update(job, JobLifecycle.releasePatch(job, settings), logger: logger) else { return true }
+            // The Job may stay for the retention: what only the report needed goes now.
+            records[key]?.listedPods = []
+            records[key]?.archiveRetries = [:]
             if delete { try await kubernetes.deleteJob(key) }
             logger.info("job released")
             return !delete
