@@ -5,6 +5,9 @@ import Foundation
 /// refresh themselves from the JSON API with `fetch` every two seconds, without a reload.
 enum StatusPages {
     static let states = ["pending", "running", "succeeded", "failed", "timedOut", "cancelled", "error"]
+    /// The most Jobs the list page shows: finished Jobs stay for the retention, and a busy
+    /// deployment has thousands; the filters find the others.
+    static let listLimit = 500
 
     /// The jobs of the cache, running and finished, and the requests this replica rejected; the
     /// script refreshes both tables from `/api/jobs`.
@@ -12,6 +15,7 @@ enum StatusPages {
         let options = ([""] + states).map { value in
             "<option value=\"\(escape(value))\"\(value == (state ?? "") ? " selected" : "")>\(value.isEmpty ? "any state" : value)</option>"
         }.joined()
+        let shown = jobs.prefix(listLimit)
         let rejectedRows = rejected.prefix(100).map { entry in
             row([entry.updatedAt, entry.jobName ?? "", entry.reason, entry.requestId])
         }.joined(separator: "\n")
@@ -24,10 +28,10 @@ enum StatusPages {
                 <button>filter</button></form>
                 <p class="live">updated <span id="updated">\(escape(Date().formatted(.iso8601)))</span></p>
                 <h2>Jobs</h2><p>Running and finished, the same on every replica; a finished Job stays listed, with its reply,
-                until its retention after the reply ends.</p>
+                until its retention after the reply ends. <span id="shown">\(escape(shownText(shown.count, of: jobs.count)))</span></p>
                 <table><thead><tr><th>created</th><th>job name</th><th>Kubernetes Job</th><th>state</th><th>reason</th>
                 <th>exit code</th><th>duration</th><th>request</th></tr></thead>
-                <tbody id="jobs">\(jobs.map(jobRow).joined(separator: "\n"))</tbody></table>
+                <tbody id="jobs">\(shown.map(jobRow).joined(separator: "\n"))</tbody></table>
                 <h2>Rejected by this replica</h2><p>Requests this replica rejected: they never had a Job, so other replicas
                 do not list them.</p>
                 <table><thead><tr><th>rejected</th><th>job name</th><th>reason</th><th>request</th></tr>
@@ -43,7 +47,9 @@ enum StatusPages {
                   return tr;
                 }
                 async function refresh() {
-                  const response = await fetch('/api/jobs' + location.search);
+                  const query = new URLSearchParams(location.search);
+                  query.set('limit', '\(listLimit)');
+                  const response = await fetch('/api/jobs?' + query);
                   if (!response.ok) return;
                   const body = await response.json();
                   const rows = body.jobs.map(job => {
@@ -56,6 +62,8 @@ enum StatusPages {
                     return tr;
                   });
                   document.getElementById('jobs').replaceChildren(...rows);
+                  document.getElementById('shown').textContent = rows.length < body.total
+                    ? `The newest ${rows.length} of ${body.total}: filter to see the others.` : `${body.total} Job${body.total == 1 ? '' : 's'}.`;
                   const rejected = body.rejected.slice(0, 100).map(entry =>
                     cells([entry.updatedAt, entry.jobName, entry.reason, entry.requestId]));
                   document.getElementById('rejected').replaceChildren(...rejected);
@@ -123,6 +131,11 @@ enum StatusPages {
                 "<td>\(escape($0))</td>"
             }
         return "<tr>\(cells.joined())</tr>"
+    }
+
+    /// What the list says of how many Jobs it shows (the script says the same).
+    static func shownText(_ shown: Int, of total: Int) -> String {
+        shown < total ? "The newest \(shown) of \(total): filter to see the others." : "\(total) Job\(total == 1 ? "" : "s")."
     }
 
     private static func row(_ values: [String]) -> String {

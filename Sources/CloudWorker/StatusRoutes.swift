@@ -32,11 +32,14 @@ struct StatusRoutes: Sendable {
             return StatusServer.Response(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
         case "/api/jobs":
+            // ?state=, ?name= as the page's filters; ?limit=N for the newest N Jobs only.
             let state = request.parameter("state")
             let name = request.parameter("name")
+            let jobs = await directory.jobs(state: state, name: name)
+            // Finished Jobs stay for the retention: a page asks for the newest only.
+            let limit = request.parameter("limit").flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? jobs.count
             return json(
-                JobList(
-                    jobs: await directory.jobs(state: state, name: name), rejected: directory.rejected(state: state, name: name)))
+                JobList(jobs: Array(jobs.prefix(limit)), total: jobs.count, rejected: directory.rejected(state: state, name: name)))
         case "/":
             let state = request.parameter("state")
             let name = request.parameter("name")
@@ -62,7 +65,10 @@ struct StatusRoutes: Sendable {
     /// The jobs API: the Jobs of the cache, running and finished (the same on every replica),
     /// and the requests this replica rejected, which never had a Job.
     private struct JobList: Encodable {
+        /// Newest first, the first `limit` if one is given.
         var jobs: [JobView]
+        /// How many Jobs pass the filters, beyond the limit included.
+        var total: Int
         var rejected: [RejectedRequests.Entry]
     }
 

@@ -117,4 +117,15 @@ import Testing
         #expect(rejections.recent(name: "JOB-3").map(\.requestId) == ["r3"])
         #expect(rejections.recent().allSatisfy { $0.state == "rejected" })
     }
+
+    /// Finished Jobs stay for the retention: the page shows the newest of them, and says so.
+    @Test func theListShowsTheNewestJobsUpToItsLimit() {
+        let (job, pods) = Self.finishedJob()
+        let view = JobView(job: job, pods: pods) { _ in "" }
+        let many = Array(repeating: view, count: StatusPages.listLimit + 1)
+        let html = StatusPages.list(jobs: many, rejected: [], state: nil, name: nil, health: "ok")
+        #expect(html.components(separatedBy: "<td class=\"succeeded\">").count - 1 == StatusPages.listLimit)
+        #expect(html.contains("The newest \(StatusPages.listLimit) of \(StatusPages.listLimit + 1): filter to see the others."))
+        #expect(StatusPages.list(jobs: [view], rejected: [], state: nil, name: nil, health: "ok").contains("1 Job."))
+    }
 }

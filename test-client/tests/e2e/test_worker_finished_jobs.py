@@ -105,6 +105,8 @@ def test_every_replica_lists_a_finished_job_with_the_reply_sent(
 
     # Each replica's detail rebuilds the whole reply, logs included, as it was sent.
     for process in workers:
+        everything, newest = get_json(process, "/api/jobs"), get_json(process, "/api/jobs?limit=1")
+        assert newest["total"] == everything["total"] == len(everything["jobs"]) >= 1 and len(newest["jobs"]) == 1
         detail = get_json(process, f"/api/jobs/{job}")
         assert detail["reply"] == reply, (detail["reply"], reply)
         assert detail["job"]["state"] == "failed"
