@@ -36,10 +36,12 @@ def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def replicas(worker: Any, simulator: RecordingSimulator, retention: int, names: Any = None) -> list[Any]:
-    """Two workers on the same queues, as two replicas of one deployment."""
+    """Two workers on the same queues, as two replicas of one deployment, each told the
+    retention by its flag."""
     suffix = uuid.uuid4().hex[:6]
-    return [worker(names=names, CLOUD_WORKER_KUBE_SERVER=simulator.base, CLOUD_WORKER_ID=f"replica-{index}-{suffix}",
-                   CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS=str(retention)) for index in (1, 2)]
+    return [worker(names=names, args=["--finished-job-retention-seconds", str(retention)],
+                   CLOUD_WORKER_KUBE_SERVER=simulator.base, CLOUD_WORKER_ID=f"replica-{index}-{suffix}")
+            for index in (1, 2)]
 
 
 def get_json(process: Any, path: str) -> Any:
