@@ -67,6 +67,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
     @Option(help: .setting(.cancelScope)) var cancelScope: String?
 
     @Option(help: .setting(.jobTTLSeconds)) var jobTtlSeconds: String?
+    @Option(help: .setting(.finishedJobRetentionSeconds)) var finishedJobRetentionSeconds: String?
     @Option(help: .setting(.stuckPodGraceSeconds)) var stuckPodGraceSeconds: String?
     @Option(help: .setting(.workerID)) var workerId: String?
     @Option(help: .setting(.claimTimeoutSeconds)) var claimTimeoutSeconds: String?

@@ -2,9 +2,9 @@ import Foundation
 import JobRunner
 import ObjectStore
 
-/// What the status pages and API know of requests: the Jobs of the shared cache (the same on
-/// every replica), with links to their archived logs, and what this replica remembers of the
-/// requests whose Jobs are gone.
+/// What the status pages and API know of requests: the Jobs of the shared cache, running and
+/// finished (the same on every replica), with links to their archived logs, and the requests
+/// this replica rejected, which never had a Job.
 struct JobDirectory: Sendable {
     /// A Job with what its detail page shows beyond the list.
     struct Detail: Encodable, Sendable {
@@ -26,7 +26,7 @@ struct JobDirectory: Sendable {
     static let linkLifetimeSeconds = 3600
 
     let reconciler: JobReconciler
-    let board: JobBoard
+    let rejections: RejectedRequests
     let store: S3Client
     let archiver: LogArchiver
 
@@ -36,16 +36,10 @@ struct JobDirectory: Sendable {
             .sorted { ($0.createdAt ?? "", $0.k8sJob) > ($1.createdAt ?? "", $1.k8sJob) }
     }
 
-    /// Requests this replica replied to whose Jobs are gone (a reported Job is deleted at once),
-    /// and those it rejected: its own memory, newest first, filtered as `jobs`.
-    func ended(state: String?, name: String?, excluding shown: [JobView]) -> [JobBoard.Entry] {
-        let requests = Set(shown.map(\.requestId))
-        return board.recent().filter { entry in
-            guard !requests.contains(entry.requestId), entry.state != "running" else { return false }
-            if let state, !state.isEmpty, entry.state != state { return false }
-            guard let name, !name.isEmpty else { return true }
-            return [entry.requestId, entry.jobName ?? "", entry.k8sJob ?? ""].contains { $0.localizedCaseInsensitiveContains(name) }
-        }
+    /// The requests this replica rejected, newest first, filtered as `jobs`.
+    func rejected(state: String?, name: String?) -> [RejectedRequests.Entry] {
+        if let state, !state.isEmpty, state != Reply.Status.rejected.rawValue { return [] }
+        return rejections.recent(name: name)
     }
 
     /// The Job named `name` (Kubernetes name), or nil if the cache has none.
@@ -58,21 +52,18 @@ struct JobDirectory: Sendable {
                 pod: pod.name, key: pod.logKey,
                 url: store.presignedURL(bucket: bucket, key: pod.logKey, expires: Self.linkLifetimeSeconds))
         }
-        var reply: Reply?
-        if let outcome = JobOutcome.evaluate(job: job, pods: pods) {
-            var archived: [Reply.LogObject] = []
-            for log in logs {
+        var archived: [Reply.LogObject] = []
+        if JobOutcome.finalCondition(of: job) != nil {
+            // The logs the reply lists: those of the pods whose container started.
+            for (log, pod) in zip(logs, pods) where pod.containerState?.running != nil || pod.containerState?.terminated != nil {
                 let info = try? await store.headObject(bucket: bucket, key: log.key)
                 archived.append(
                     Reply.LogObject(
                         pod: log.pod, key: log.key, bytes: info?.size ?? 0, complete: info != nil,
                         error: info == nil ? "not archived" : nil))
             }
-            var rebuilt = Reply(job: job, outcome: outcome, logs: archived)
-            // A cancel shows in the annotations, not in the Job's conditions.
-            rebuilt.status = Reply.Status(rawValue: view.state) ?? rebuilt.status
-            reply = rebuilt
         }
+        let reply = JobLifecycle.reply(ofFinished: job, pods: pods, logs: archived, now: Date())
         let request = job.annotations.filter { $0.key.hasPrefix("cloud-worker.io/") }
         return Detail(job: view, request: request, reply: reply, logs: logs)
     }

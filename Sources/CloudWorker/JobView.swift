@@ -2,8 +2,9 @@ import Foundation
 import JobRunner
 
 /// One request's Job as the status pages and API show it, read from the shared Job cache, so
-/// that every replica shows the same Jobs, those it recovered after a restart included. The
-/// first six fields are those `/api/jobs` has always had.
+/// that every replica shows the same Jobs, those it recovered after a restart included, and
+/// finished ones, with their reply, for as long as they stay (`finished-job-retention-seconds`
+/// once reported). The first six fields are those `/api/jobs` has always had.
 struct JobView: Codable, Sendable {
     struct PodView: Codable, Sendable {
         var name: String
@@ -20,7 +21,8 @@ struct JobView: Codable, Sendable {
     var requestId: String
     var jobName: String?
     var k8sJob: String
-    /// `pending` or `running` until the Job ends, then its reply's status.
+    /// `pending` or `running` until the Job ends (`cancelled` once a cancel names it), then its
+    /// reply's status.
     var state: String
     var reason: String?
     var updatedAt: String
@@ -31,31 +33,40 @@ struct JobView: Codable, Sendable {
     var exitCode: Int?
     var outputBucket: String?
     var claimedBy: String?
+    /// Whether the reply was sent (the Job's `reported` mark).
+    var reported: Bool
+    /// Once the Job has ended: its reply, as its reporter sends it, less the logs (the Job's
+    /// own page and `/api/jobs/<Job>` give them, with their archived sizes).
+    var reply: Reply?
     var pods: [PodView]
 
     /// `logKey` names where a pod's log is archived (the worker's key template).
-    init(job: Job, pods: [Pod], logKey: (Pod) -> String) {
-        let outcome = JobOutcome.evaluate(job: job, pods: pods)
+    init(job: Job, pods: [Pod], now: Date = Date(), logKey: (Pod) -> String) {
+        var reply = JobLifecycle.reply(ofFinished: job, pods: pods, logs: [], now: now)
+        reply?.logs = nil
+        reply?.logsComplete = nil
         let annotations = job.annotations
         requestId = annotations[JobMetadata.requestID] ?? job.name
         jobName = annotations[JobMetadata.requestedName]
         k8sJob = job.name
-        if annotations[JobMetadata.cancelledBy] != nil {
+        if let reply {
+            state = reply.status.rawValue
+        } else if annotations[JobMetadata.cancelledBy] != nil {
             state = Reply.Status.cancelled.rawValue
-        } else if let outcome {
-            state = Reply.Status(outcome.status).rawValue
         } else {
             state = (job.status?.active ?? 0) > 0 ? "running" : "pending"
         }
-        reason = outcome?.reason ?? pods.lazy.compactMap(\.stuckReason).first
+        reason = reply?.reason ?? pods.lazy.compactMap(\.stuckReason).first
         createdAt = job.metadata.creationTimestamp
-        startedAt = job.status?.startTime
-        completedAt = outcome?.completedAt
-        durationMs = Reply.duration(from: startedAt, to: completedAt)
-        exitCode = outcome?.exitCode
+        startedAt = reply?.startedAt ?? job.status?.startTime
+        completedAt = reply?.completedAt
+        durationMs = reply?.durationMs
+        exitCode = reply?.exitCode
         updatedAt = completedAt ?? startedAt ?? createdAt ?? ""
         outputBucket = annotations[JobMetadata.outputBucket]
         claimedBy = annotations[JobMetadata.claimedBy]
+        reported = annotations[JobMetadata.reported] != nil
+        self.reply = reply
         self.pods = pods.map { pod in
             let terminated = pod.containerState?.terminated
             return PodView(

@@ -15,7 +15,8 @@ struct RequestPipeline: Sendable {
     let amqp: AMQPClient
     let kubernetes: KubernetesClient
     let replies: ReplyPublisher
-    let board: JobBoard
+    /// The requests this replica rejected, for its status page.
+    let rejections: RejectedRequests
     let logger: Logger
 
     /// Handles deliveries until the stream ends or the task is cancelled.
@@ -92,7 +93,6 @@ struct RequestPipeline: Sendable {
         }
         Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "dispatch")]).recordInterval(since: received)
         Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "accepted")]).increment()
-        board.record(requestID: identity.value, jobName: request.jobName, k8sJob: spec.name, state: "running")
         try await amqp.ack(delivery)
     }
 
@@ -212,10 +212,10 @@ struct RequestPipeline: Sendable {
         deadLetter.properties.headers["x-original-user-id"] = delivery.message.properties.userID
         try await amqp.publish(deadLetter, routingKey: configuration.amqp.topology.deadLetterQueue)
         let properties = delivery.message.properties
+        let jobName = RequestMessage.jobName(in: delivery.message.body, limits: configuration.requests.limits)
+        rejections.record(requestID: identity.value, jobName: jobName, reason: rejection.description)
         if let replyTo = properties.replyTo, !replyTo.isEmpty {
-            let jobName = RequestMessage.jobName(in: delivery.message.body, limits: configuration.requests.limits)
             let reply = Reply.rejected(requestID: identity.value, jobName: jobName, rejection: rejection)
-            board.record(requestID: identity.value, jobName: jobName, k8sJob: nil, state: "rejected", reason: rejection.description)
             try await replies.publish(
                 reply, replyTo: replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
         }

@@ -5,13 +5,19 @@ import Foundation
 /// refresh themselves from the JSON API with `fetch` every two seconds, without a reload.
 enum StatusPages {
     static let states = ["pending", "running", "succeeded", "failed", "timedOut", "cancelled", "error"]
+    /// The most Jobs the list page shows: finished Jobs stay for the retention, and a busy
+    /// deployment has thousands; the filters find the others.
+    static let listLimit = 500
 
-    static func list(jobs: [JobView], ended: [JobBoard.Entry], state: String?, name: String?, health: String) -> String {
+    /// The jobs of the cache, running and finished, and the requests this replica rejected; the
+    /// script refreshes both tables from `/api/jobs`.
+    static func list(jobs: [JobView], rejected: [RejectedRequests.Entry], state: String?, name: String?, health: String) -> String {
         let options = ([""] + states).map { value in
             "<option value=\"\(escape(value))\"\(value == (state ?? "") ? " selected" : "")>\(value.isEmpty ? "any state" : value)</option>"
         }.joined()
-        let endedRows = ended.prefix(100).map { entry in
-            row([entry.updatedAt, entry.jobName ?? "", entry.k8sJob ?? "", entry.state, entry.reason ?? "", entry.requestId])
+        let shown = jobs.prefix(listLimit)
+        let rejectedRows = rejected.prefix(100).map { entry in
+            row([entry.updatedAt, entry.jobName ?? "", entry.reason, entry.requestId])
         }.joined(separator: "\n")
         return page(
             title: "Cloud Worker",
@@ -21,33 +27,46 @@ enum StatusPages {
                 <label>name <input name="name" value="\(escape(name ?? ""))" placeholder="job name, Job or request id"></label>
                 <button>filter</button></form>
                 <p class="live">updated <span id="updated">\(escape(Date().formatted(.iso8601)))</span></p>
+                <h2>Jobs</h2><p>Running and finished, the same on every replica; a finished Job stays listed, with its reply,
+                until its retention after the reply ends. <span id="shown">\(escape(shownText(shown.count, of: jobs.count)))</span></p>
                 <table><thead><tr><th>created</th><th>job name</th><th>Kubernetes Job</th><th>state</th><th>reason</th>
                 <th>exit code</th><th>duration</th><th>request</th></tr></thead>
-                <tbody id="jobs">\(jobs.map(jobRow).joined(separator: "\n"))</tbody></table>
-                <h2>Ended, as this replica replied</h2><p>A Job is deleted once its reply is sent; rejected requests never had one.</p>
-                <table><thead><tr><th>updated</th><th>job name</th><th>Kubernetes Job</th><th>state</th><th>reason</th><th>request</th></tr>
-                </thead><tbody id="ended">\(endedRows)</tbody></table>
+                <tbody id="jobs">\(shown.map(jobRow).joined(separator: "\n"))</tbody></table>
+                <h2>Rejected by this replica</h2><p>Requests this replica rejected: they never had a Job, so other replicas
+                do not list them.</p>
+                <table><thead><tr><th>rejected</th><th>job name</th><th>reason</th><th>request</th></tr>
+                </thead><tbody id="rejected">\(rejectedRows)</tbody></table>
                 <script>
+                function cells(values) {
+                  const tr = document.createElement('tr');
+                  for (const value of values) {
+                    const td = document.createElement('td');
+                    if (value instanceof Node) td.appendChild(value); else td.textContent = value == null ? '' : String(value);
+                    tr.appendChild(td);
+                  }
+                  return tr;
+                }
                 async function refresh() {
-                  const response = await fetch('/api/jobs' + location.search);
+                  const query = new URLSearchParams(location.search);
+                  query.set('limit', '\(listLimit)');
+                  const response = await fetch('/api/jobs?' + query);
                   if (!response.ok) return;
                   const body = await response.json();
-                  const rows = body.jobs.filter(job => Array.isArray(job.pods)).map(job => {
-                    const tr = document.createElement('tr');
+                  const rows = body.jobs.map(job => {
                     const link = document.createElement('a');
                     link.href = '/jobs/' + encodeURIComponent(job.k8sJob);
                     link.textContent = job.k8sJob;
-                    const cells = [job.createdAt, job.jobName, link, job.state, job.reason, job.exitCode,
-                      job.durationMs == null ? '' : (job.durationMs / 1000).toFixed(1) + ' s', job.requestId];
-                    for (const value of cells) {
-                      const td = document.createElement('td');
-                      if (value instanceof Node) td.appendChild(value); else td.textContent = value == null ? '' : String(value);
-                      tr.appendChild(td);
-                    }
+                    const tr = cells([job.createdAt, job.jobName, link, job.state, job.reason, job.exitCode,
+                      job.durationMs == null ? '' : (job.durationMs / 1000).toFixed(1) + ' s', job.requestId]);
                     tr.children[3].className = job.state;
                     return tr;
                   });
                   document.getElementById('jobs').replaceChildren(...rows);
+                  document.getElementById('shown').textContent = rows.length < body.total
+                    ? `The newest ${rows.length} of ${body.total}: filter to see the others.` : `${body.total} Job${body.total == 1 ? '' : 's'}.`;
+                  const rejected = body.rejected.slice(0, 100).map(entry =>
+                    cells([entry.updatedAt, entry.jobName, entry.reason, entry.requestId]));
+                  document.getElementById('rejected').replaceChildren(...rejected);
                   document.getElementById('updated').textContent = new Date().toISOString();
                 }
                 setInterval(refresh, 2000);
@@ -61,7 +80,7 @@ enum StatusPages {
         let summary = [
             ("state", job.state), ("reason", job.reason ?? ""), ("exit code", job.exitCode.map(String.init) ?? ""),
             ("created", job.createdAt ?? ""), ("started", job.startedAt ?? ""), ("completed", job.completedAt ?? ""),
-            ("duration", seconds(job.durationMs)),
+            ("duration", seconds(job.durationMs)), ("reply sent", job.reported ? "yes" : "no"),
         ].map { "<tr><th>\(escape($0.0))</th><td data-field=\"\(escape($0.0))\">\(escape($0.1))</td></tr>" }
         let pods = job.pods.map { pod in
             let link = detail.logs.first { $0.pod == pod.name }.map { "<a class=\"log\" href=\"\(escape($0.url))\">\(escape($0.key))</a>" }
@@ -86,7 +105,7 @@ enum StatusPages {
                   if (!response.ok) return;
                   const body = await response.json();
                   const values = {state: body.job.state, reason: body.job.reason, 'exit code': body.job.exitCode,
-                    completed: body.job.completedAt};
+                    completed: body.job.completedAt, 'reply sent': body.job.reported ? 'yes' : 'no'};
                   for (const [field, value] of Object.entries(values)) {
                     document.querySelector(`[data-field="${field}"]`).textContent = value == null ? '' : String(value);
                   }
@@ -112,6 +131,11 @@ enum StatusPages {
                 "<td>\(escape($0))</td>"
             }
         return "<tr>\(cells.joined())</tr>"
+    }
+
+    /// What the list says of how many Jobs it shows (the script says the same).
+    static func shownText(_ shown: Int, of total: Int) -> String {
+        shown < total ? "The newest \(shown) of \(total): filter to see the others." : "\(total) Job\(total == 1 ? "" : "s")."
     }
 
     private static func row(_ values: [String]) -> String {

@@ -32,17 +32,20 @@ struct StatusRoutes: Sendable {
             return StatusServer.Response(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
         case "/api/jobs":
+            // ?state=, ?name= as the page's filters; ?limit=N for the newest N Jobs only.
             let state = request.parameter("state")
             let name = request.parameter("name")
             let jobs = await directory.jobs(state: state, name: name)
-            let ended = directory.ended(state: state, name: name, excluding: jobs)
-            return json(["jobs": jobs.map(JobListing.job) + ended.map(JobListing.ended)])
+            // Finished Jobs stay for the retention: a page asks for the newest only.
+            let limit = request.parameter("limit").flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? jobs.count
+            return json(
+                JobList(jobs: Array(jobs.prefix(limit)), total: jobs.count, rejected: directory.rejected(state: state, name: name)))
         case "/":
             let state = request.parameter("state")
             let name = request.parameter("name")
-            let jobs = await directory.jobs(state: state, name: name)
             let html = StatusPages.list(
-                jobs: jobs, ended: directory.ended(state: state, name: name, excluding: jobs), state: state, name: name,
+                jobs: await directory.jobs(state: state, name: name), rejected: directory.rejected(state: state, name: name),
+                state: state, name: name,
                 health: "Broker: \(amqp.isConnected ? "connected" : "disconnected") · API server: "
                     + (watcher.isConnected ? "reachable" : "unreachable"))
             return StatusServer.Response(status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
@@ -59,18 +62,14 @@ struct StatusRoutes: Sendable {
         }
     }
 
-    /// An entry of the jobs API: a Job of the cache, or a request this replica replied to whose
-    /// Job is gone. Both have `requestId`, `jobName`, `k8sJob`, `state`, `reason` and `updatedAt`.
-    private enum JobListing: Encodable {
-        case job(JobView)
-        case ended(JobBoard.Entry)
-
-        func encode(to encoder: any Encoder) throws {
-            switch self {
-            case .job(let view): try view.encode(to: encoder)
-            case .ended(let entry): try entry.encode(to: encoder)
-            }
-        }
+    /// The jobs API: the Jobs of the cache, running and finished (the same on every replica),
+    /// and the requests this replica rejected, which never had a Job.
+    private struct JobList: Encodable {
+        /// Newest first, the first `limit` if one is given.
+        var jobs: [JobView]
+        /// How many Jobs pass the filters, beyond the limit included.
+        var total: Int
+        var rejected: [RejectedRequests.Entry]
     }
 
     private func json(_ value: some Encodable) -> StatusServer.Response {

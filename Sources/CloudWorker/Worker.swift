@@ -20,7 +20,7 @@ struct Worker {
     func run() async throws {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let board = JobBoard()
+        let rejections = RejectedRequests()
         let amqp = AMQPClient(configuration: configuration.amqp, logger: logger)
         let kubernetes = KubernetesClient(configuration: configuration.kubernetes, logger: logger)
         let store = S3Client(
@@ -29,19 +29,19 @@ struct Worker {
         let archiver = LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate)
         let reconciler = JobReconciler(
             kubernetes: kubernetes, archiver: archiver,
-            replies: replies, board: board,
+            replies: replies,
             settings: LifecycleSettings(
                 workerID: configuration.workerID, claimTimeout: configuration.claimTimeoutSeconds,
-                stuckGrace: configuration.stuckPodGraceSeconds),
+                stuckGrace: configuration.stuckPodGraceSeconds, finishedJobRetention: configuration.finishedJobRetentionSeconds),
             archivePatience: configuration.archivePatienceSeconds, logger: logger)
         let pipeline = RequestPipeline(
-            configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, board: board, logger: logger)
+            configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, rejections: rejections, logger: logger)
         let selector = JobSpecBuilder(configuration: configuration).selector
         let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
         let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)
         let routes = StatusRoutes(
             amqp: amqp, watcher: jobWatcher,
-            directory: JobDirectory(reconciler: reconciler, board: board, store: store, archiver: archiver),
+            directory: JobDirectory(reconciler: reconciler, rejections: rejections, store: store, archiver: archiver),
             registry: registry, token: configuration.statusToken)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

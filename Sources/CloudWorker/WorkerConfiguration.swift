@@ -22,6 +22,9 @@ struct WorkerConfiguration: Sendable {
     /// Bearer token the jobs API and page require; nil leaves them open.
     var statusToken: String?
     var jobTTLSeconds: Int
+    /// Seconds a finished Job stays once reported (its `ttlSecondsAfterFinished` then), for
+    /// every replica's job pages; 0 deletes it at once.
+    var finishedJobRetentionSeconds: Int
     var pod: PodSettings
     /// Names this worker in the claims it puts on Jobs: stable across restarts of one replica
     /// (its pod name), so that a restarted worker carries on with its own Jobs at once.

@@ -294,4 +294,68 @@ import Testing
         #expect(
             Self.decide(Self.facts(Self.job(complete: 5, annotations: [JobMetadata.reported: "true"]), now: 7)) == .release(delete: false))
     }
+
+    // MARK: - Retention after the reply
+
+    @Test func theReleaseGivesAFinishedJobTheRetentionAsItsTTLInTheOnePatch() {
+        var settings = Self.settings
+        settings.finishedJobRetention = 600
+        var job = Self.job(complete: 5, succeeded: 1)
+        job.metadata.finalizers = ["example.com/other", JobMetadata.reportFinalizer]
+        let patch = JobLifecycle.releasePatch(job, settings)
+        #expect(patch.ttlSecondsAfterFinished == 600)
+        #expect(patch.finalizers == ["example.com/other"])
+        #expect(patch.annotations == [JobMetadata.reported: "true"])
+        #expect(patch.activeDeadlineSeconds == nil)
+        settings.finishedJobRetention = 0
+        #expect(JobLifecycle.releasePatch(job, settings).ttlSecondsAfterFinished == 0)
+    }
+
+    @Test func anUnfinishedJobKeepsItsTTLWhenReleased() {
+        var settings = Self.settings
+        settings.finishedJobRetention = 600
+        let stuck = JobLifecycle.releasePatch(Self.job(), settings)
+        #expect(stuck.ttlSecondsAfterFinished == nil)
+        #expect(stuck.finalizers == [])
+    }
+
+    /// A reported Job stays in the cache for the retention: nothing more is done for it, and no
+    /// timer is set, by its holder or any other replica, until its TTL removes it.
+    @Test func aRetainedReportedJobNeedsNoWorkUntilItsTTLRemovesIt() {
+        var reported = Self.job(complete: 5, succeeded: 1, annotations: [JobMetadata.reported: "true"])
+        reported.metadata.finalizers = nil
+        let done = ["test-job-1-a": ArchiveState.done(Self.log())]
+        for now in [6.0, 60, 599, 10_000] {
+            #expect(Self.decide(Self.facts(reported, pods: [Self.pod(.succeeded)], archives: done, replied: true, now: now)) == .wait)
+            // Another replica, which neither holds nor replied to it.
+            #expect(Self.decide(Self.facts(reported, pods: [Self.pod(.succeeded)], now: now)) == .wait)
+        }
+        var otherHolder = reported
+        otherHolder.metadata.annotations?[JobMetadata.claimedBy] = "other"
+        #expect(Self.decide(Self.facts(otherHolder, pods: [Self.pod(.succeeded)], now: 10_000)) == .wait)
+        // Its pods go first, then the Job: each leaves nothing behind.
+        #expect(Self.decide(Self.facts(reported, archives: done, replied: true, now: 605)) == .wait)
+        #expect(Self.decide(Self.facts(nil, archives: done, replied: true, now: 605)) == .forget)
+        #expect(Self.decide(Self.facts(nil, now: 605)) == .forget)
+    }
+
+    /// What every replica's job pages show of a finished Job is what its reporter sent.
+    @Test func theReplyOfAFinishedJobIsTheOneItsReporterSends() {
+        let job = Self.job(complete: 5, succeeded: 1, annotations: [JobMetadata.reported: "true"])
+        let pods = [Self.pod(.succeeded)]
+        let archives = ["test-job-1-a": ArchiveState.done(Self.log())]
+        let sent = JobLifecycle.reply(
+            job: job, pods: pods, ending: .finished(JobOutcome.finalCondition(of: job)!),
+            facts: Self.facts(job, pods: pods, archives: archives, replied: true, now: 6))
+        #expect(JobLifecycle.reply(ofFinished: job, pods: pods, logs: [Self.log()], now: Self.at(700)) == sent)
+        #expect(JobLifecycle.reply(ofFinished: Self.job(), pods: [Self.pod(.running)], logs: [], now: Self.at(700)) == nil)
+
+        let cancelled = Self.job(
+            failed: (5, "DeadlineExceeded"), failedPods: 1, annotations: [JobMetadata.cancelledBy: "req-2", JobMetadata.reported: "true"])
+        let reply = JobLifecycle.reply(ofFinished: cancelled, pods: [Self.pod(.failed)], logs: [], now: Self.at(700))
+        #expect(reply?.status == .cancelled)
+        #expect(reply?.reason == "Cancelled")
+        #expect(reply?.message == "cancelled by request req-2")
+        #expect(reply?.exitCode == 3)
+    }
 }

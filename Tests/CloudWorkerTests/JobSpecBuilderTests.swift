@@ -17,7 +17,8 @@ import Testing
             kubernetes: KubernetesConfiguration(server: "http://127.0.0.1:8001"),
             s3: S3Configuration(credentials: S3Credentials(accessKeyID: "id", secretAccessKey: "secret")),
             s3TLS: TLSConfiguration(), jobS3Endpoint: "http://s3.example:8333", requests: requests, maxDeliveries: 5,
-            cancelScope: .producer, statusToken: nil, jobTTLSeconds: 3600, pod: PodSettings(), workerID: "worker-1",
+            cancelScope: .producer, statusToken: nil, jobTTLSeconds: 3600, finishedJobRetentionSeconds: 600, pod: PodSettings(),
+            workerID: "worker-1",
             claimTimeoutSeconds: 300, archivePatienceSeconds: 600, stuckPodGraceSeconds: 120, shutdownGraceSeconds: 25, httpPort: nil,
             httpHost: "127.0.0.1")
     }

@@ -145,7 +145,8 @@ def add_follow_commands(commands: argparse._SubParsersAction[OneLineParser]) -> 
         "status", parents=[status_options()], help="a request's state, from the worker's status API",
         description="Look REQUEST up (a request id, a Kubernetes Job name or a job name) in the worker's "
         "status API (GET /api/jobs): its state (running, then the reply's status), Kubernetes Job and "
-        "reason. The worker remembers its last 500 requests since it started. Exit status 0 when found.",
+        "reason. The worker lists the Jobs that exist (a finished one for its retention after the reply, "
+        "10 min by default) and the requests it rejected itself. Exit status 0 when found.",
     )
     status.add_argument("request", type=non_empty, metavar="REQUEST")
     status.add_argument("--json", action="store_true", help="print the entries as JSON")
@@ -241,8 +242,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{entry.get('requestId')}  {entry.get('state')}{reason}  job {entry.get('jobName')}  "
               f"Kubernetes Job {entry.get('k8sJob') or '-'}  updated {entry.get('updatedAt')}")
     if not entries:
-        info(f"{args.request}: not known to the worker at {api.base_url} (it remembers its last 500 requests "
-             "since it started; another replica may have taken it)")
+        info(f"{args.request}: not known to the worker at {api.base_url} (it lists the Jobs that exist, finished ones "
+             "for its retention after their reply, and the requests it rejected; another replica may have rejected it)")
         return EXIT_FAILED
     return EXIT_OK
 

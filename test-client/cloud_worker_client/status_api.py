@@ -1,9 +1,11 @@
 """The worker's status API: `GET /api/jobs` on its status port (default http://127.0.0.1:8080).
 
-It lists the requests the worker has seen since it started (the most recent 500, newest
-first), each as {requestId, jobName, k8sJob, state, reason, updatedAt}; `state` is `running`
-while the Job runs, then the reply's status. Requests another worker replica took, or that
-were replied to before this worker started, are not there.
+It lists, under `jobs`, the Jobs of the worker's deployment as the shared Job cache has them
+(the same on every replica), newest first, each with {requestId, jobName, k8sJob, state,
+reason, updatedAt, ...}; `state` is `pending` or `running` while the Job runs, then its reply's
+status, and a finished Job stays listed, with its `reply`, for the worker's
+finished-job-retention-seconds (10 min by default) after it is reported. Under `rejected`, the
+requests this replica rejected (they never had a Job), its most recent 500.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class StatusAPI:
         jobs = body.get("jobs") if isinstance(body, dict) else None
         if not isinstance(jobs, list):
             raise StatusUnavailable(f"{url} did not answer with a job list")
-        return [job for job in jobs if isinstance(job, dict)]
+        rejected = body.get("rejected")
+        entries = jobs + (rejected if isinstance(rejected, list) else [])
+        return [job for job in entries if isinstance(job, dict)]
 
     def find(self, name: str) -> list[JobEntry]:
         """The entries of request id or Kubernetes Job NAME, else those of job name NAME."""

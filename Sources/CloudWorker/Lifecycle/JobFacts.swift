@@ -40,6 +40,9 @@ struct LifecycleSettings: Sendable {
     var claimTimeout: Double
     /// Seconds a pod may be stuck (image pull, container config) before its Job fails.
     var stuckGrace: Double
+    /// Seconds a finished Job stays once reported (its `ttlSecondsAfterFinished` then), so
+    /// that every replica's job pages list it; 0 has it deleted at once.
+    var finishedJobRetention: Int = 0
     /// Seconds the pod watch gets to show a finished Job's pods terminated before they are
     /// listed directly.
     var podCatchUp: Double = 1

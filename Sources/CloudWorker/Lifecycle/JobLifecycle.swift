@@ -18,8 +18,9 @@ enum JobLifecycle {
         case stopPods
         /// Publish the reply (confirmed by the broker).
         case publish(Reply)
-        /// Mark it reported and remove the finalizer (its TTL then removes it); an unfinished
-        /// Job (stuck pods) is also deleted.
+        /// Mark it reported and remove the finalizer, in one patch (`releasePatch`): a finished
+        /// Job then stays for the retention, listed on every replica's job pages, until its TTL
+        /// removes it; an unfinished Job (stuck pods) is also deleted.
         case release(delete: Bool)
         /// Delete a Job that was reported but is still unfinished.
         case delete
@@ -185,9 +186,20 @@ enum JobLifecycle {
         return graceEnds.min().map { .requeue(after: max(0.05, $0)) } ?? .wait
     }
 
+    /// The release: the reported mark and the finalizer's removal, and for a finished Job the
+    /// retention as its TTL (Kubernetes counts it from the Job's end), all in the one patch.
+    /// An unfinished Job keeps its TTL: it is deleted instead.
+    static func releasePatch(_ job: Job, _ settings: LifecycleSettings) -> JobPatch {
+        JobPatch(
+            annotations: [JobMetadata.reported: "true"],
+            finalizers: (job.metadata.finalizers ?? []).filter { $0 != JobMetadata.reportFinalizer },
+            ttlSecondsAfterFinished: JobOutcome.finalCondition(of: job) == nil ? nil : settings.finishedJobRetention)
+    }
+
     /// After the reply: finish releasing the Job, delete it if it still runs, else wait for it
-    /// to leave the cache (what this worker knows of it is kept until then, so that a late
-    /// event showing it unreported cannot lead to a second reply).
+    /// to leave the cache, at the end of its retention: no timer, the TTL controller's deletion
+    /// is the event (what this worker knows of it is kept until then, so that a late event
+    /// showing it unreported cannot lead to a second reply).
     static func afterReport(_ job: Job) -> Action {
         let unfinished = JobOutcome.finalCondition(of: job) == nil && job.metadata.deletionTimestamp == nil
         if job.metadata.finalizers?.contains(JobMetadata.reportFinalizer) == true { return .release(delete: unfinished) }
@@ -209,6 +221,25 @@ enum JobLifecycle {
     /// SPEC §7: the Job's own outcome, with each log as archived; an archive problem shows in
     /// that log's entry and in `logsComplete`, never in the status.
     static func reply(job: Job, pods: [Pod], ending: Ending, facts: JobFacts) -> Reply {
+        let logs = podsWithLogs(facts).compactMap { pod -> Reply.LogObject? in
+            switch facts.archives[pod] {
+            case .done(let log), .gaveUp(let log): log
+            default: nil
+            }
+        }
+        return Reply(job: job, outcome: outcome(job: job, pods: pods, ending: ending, now: facts.now), logs: logs)
+    }
+
+    /// The reply of a Job with a final condition, as its reporter sends it, with `logs` for the
+    /// logs: what every replica's job pages show of a finished Job, the same as the reply.
+    static func reply(ofFinished job: Job, pods: [Pod], logs: [Reply.LogObject], now: Date) -> Reply? {
+        guard let condition = JobOutcome.finalCondition(of: job) else { return nil }
+        return Reply(job: job, outcome: outcome(job: job, pods: pods, ending: .finished(condition), now: now), logs: logs)
+    }
+
+    /// How the Job ended, for its reply: its conditions and pods, or why it ended otherwise, and
+    /// a cancel or a deletion while it ran, which its conditions do not show.
+    static func outcome(job: Job, pods: [Pod], ending: Ending, now: Date) -> JobOutcome {
         var outcome: JobOutcome
         switch ending {
         case .finished:
@@ -220,7 +251,7 @@ enum JobLifecycle {
         case .stuck(let reason, let message):
             outcome = JobOutcome(
                 status: .failed, reason: reason, message: message,
-                startedAt: job.status?.startTime, completedAt: facts.now.formatted(.iso8601))
+                startedAt: job.status?.startTime, completedAt: now.formatted(.iso8601))
         }
         if let cancelledBy = job.annotations[JobMetadata.cancelledBy] {
             outcome.status = .cancelled
@@ -231,14 +262,8 @@ enum JobLifecycle {
             outcome.reason = "Deleted"
             outcome.message = "the Job was deleted before it finished"
         }
-        outcome.completedAt = outcome.completedAt ?? job.metadata.deletionTimestamp ?? facts.now.formatted(.iso8601)
-        let logs = podsWithLogs(facts).compactMap { pod -> Reply.LogObject? in
-            switch facts.archives[pod] {
-            case .done(let log), .gaveUp(let log): log
-            default: nil
-            }
-        }
-        return Reply(job: job, outcome: outcome, logs: logs)
+        outcome.completedAt = outcome.completedAt ?? job.metadata.deletionTimestamp ?? now.formatted(.iso8601)
+        return outcome
     }
 
     /// Whether the Job was deleted while it still ran (a deletion after the end changes nothing):

@@ -15,7 +15,6 @@ actor JobReconciler {
     private let kubernetes: KubernetesClient
     private let archiver: LogArchiver
     private let replies: ReplyPublisher
-    private let board: JobBoard
     private let settings: LifecycleSettings
     private let archiveRetry: RetryPolicy
     private let logger: Logger
@@ -56,13 +55,12 @@ actor JobReconciler {
     }
 
     init(
-        kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, board: JobBoard, settings: LifecycleSettings,
+        kubernetes: KubernetesClient, archiver: LogArchiver, replies: ReplyPublisher, settings: LifecycleSettings,
         archivePatience: Double, logger: Logger
     ) {
         self.kubernetes = kubernetes
         self.archiver = archiver
         self.replies = replies
-        self.board = board
         self.settings = settings
         self.archiveRetry = RetryPolicy(baseDelay: 1, maxDelay: 30, patience: archivePatience)
         self.logger = logger
@@ -250,12 +248,10 @@ actor JobReconciler {
             return true
         case .release(let delete):
             let job = facts.job!
-            let finished = JobOutcome.finalCondition(of: job) != nil
-            let patch = JobPatch(
-                annotations: [JobMetadata.reported: "true"],
-                finalizers: (job.metadata.finalizers ?? []).filter { $0 != JobMetadata.reportFinalizer },
-                ttlSecondsAfterFinished: finished ? 0 : nil)
-            guard try await update(job, patch, logger: logger) else { return true }
+            guard try await update(job, JobLifecycle.releasePatch(job, settings), logger: logger) else { return true }
+            // The Job may stay for the retention: what only the report needed goes now.
+            records[key]?.listedPods = []
+            records[key]?.archiveRetries = [:]
             if delete { try await kubernetes.deleteJob(key) }
             logger.info("job released")
             return !delete
@@ -281,8 +277,6 @@ actor JobReconciler {
 
     private func record(_ reply: Reply, since: DispatchTime?) {
         Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", reply.status.rawValue)]).increment()
-        board.record(
-            requestID: reply.requestId, jobName: reply.jobName, k8sJob: reply.k8sJob, state: reply.status.rawValue, reason: reply.reason)
         if let duration = reply.durationMs {
             Timer(label: "cloud_worker_phase_seconds", dimensions: [("phase", "run")]).recordMilliseconds(duration)
         }

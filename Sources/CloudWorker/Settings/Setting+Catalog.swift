@@ -135,6 +135,11 @@ extension Setting {
     static let jobTTLSeconds = Setting(
         "job-ttl-seconds", "CLOUD_WORKER_JOB_TTL_SECONDS", .integer(minimum: 0), standard: "3600",
         help: "ttlSecondsAfterFinished of Jobs.")
+    static let finishedJobRetentionSeconds = Setting(
+        "finished-job-retention-seconds", "CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS", .integer(minimum: 0), standard: "600",
+        help:
+            "Seconds a finished Job and its pods stay once reported (its ttlSecondsAfterFinished then, counted from its end), so that every replica's job pages list it with its reply; 0 deletes it at once."
+    )
     static let stuckPodGraceSeconds = Setting(
         "stuck-pod-grace-seconds", "CLOUD_WORKER_STUCK_POD_GRACE_SECONDS", .integer(minimum: 0), standard: "120",
         help: "Seconds a pod may fail to pull its image or read its config before the job fails.")
@@ -185,7 +190,8 @@ extension Setting {
         defaultTimeoutMinutes, maxTimeoutMinutes, maxParallelism, allowedImagePrefixes, requireImageDigest, maxResources,
         defaultResourceRequests, defaultResourceLimits, maxRequestBytes, maxJSONDepth, maxEnvEntries, maxTasks, maxDeliveries,
         cancelScope,
-        jobTTLSeconds, stuckPodGraceSeconds, workerID, claimTimeoutSeconds, archivePatienceSeconds, shutdownGraceSeconds,
+        jobTTLSeconds, finishedJobRetentionSeconds, stuckPodGraceSeconds, workerID, claimTimeoutSeconds, archivePatienceSeconds,
+        shutdownGraceSeconds,
         imagePullSecrets, runAsNonRoot, nodeSelector, tolerations,
         httpPort, httpHost, statusToken, logFormat, logLevel,
     ]

@@ -57,6 +57,7 @@ extension WorkerConfiguration {
             cancelScope: try values.choice(.cancelScope, as: CancelRequest.Scope.self),
             statusToken: values.given(.statusToken),
             jobTTLSeconds: try values.integer(.jobTTLSeconds),
+            finishedJobRetentionSeconds: try values.integer(.finishedJobRetentionSeconds),
             pod: PodSettings(
                 imagePullSecrets: values.list(.imagePullSecrets),
                 nodeSelector: try values.keyValues(.nodeSelector),

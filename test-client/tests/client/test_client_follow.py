@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -95,9 +96,12 @@ def test_status_of_a_real_workers_request(worker: Any, bucket_factory: Any) -> N
     running = worker()
     bucket = bucket_factory("status")
     request = build_job_request(image="cloud-worker/sample-job:latest", job_name="status-test", input_bucket=bucket)
+    # An id of its own: a finished Job stays for the worker's retention, and a request of the
+    # same id meanwhile (a second run) would be taken for this one.
+    request_id = f"status-test-{uuid.uuid4().hex[:8]}"
     with running.rpc() as rpc:
-        reply = rpc.call(request, timeout=120, correlation_id="status-test-request").json
-    completed = client("status", "status-test-request", "--json",
+        reply = rpc.call(request, timeout=120, correlation_id=request_id).json
+    completed = client("status", request_id, "--json",
                        "--status-url", f"http://127.0.0.1:{running.env['CLOUD_WORKER_HTTP_PORT']}")
     assert completed.returncode == 0, completed.stderr
     [entry] = json.loads(completed.stdout)

@@ -558,6 +558,7 @@ def test_custom_settings_take_effect(renders: dict[str, Render]) -> None:
         # In the order given: the first match wins.
         "CLOUD_WORKER_BUCKET_CREDENTIALS": "batch-team-a-*=team-a-s3,team-?-data=shared-data-s3",
         "CLOUD_WORKER_JOB_TTL_SECONDS": "7200",
+        "CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS": "120",
         "CLOUD_WORKER_STUCK_POD_GRACE_SECONDS": "300",
         "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS": "90",
         "CLOUD_WORKER_ARCHIVE_PATIENCE_SECONDS": "1200",

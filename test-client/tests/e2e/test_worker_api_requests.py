@@ -179,10 +179,13 @@ def test_requests_per_single_pod_job_are_few_and_constant_in_time(
     assert short_count <= MAX_REQUESTS_PER_JOB and long_count <= MAX_REQUESTS_PER_JOB, report
     assert long_count <= short_count, "the long job made more requests than the short one:\n" + report
     # Each job was created once (claimed by its creator), its log read, and released once the
-    # reply went out: one patch marks it reported, drops the finalizer and sets its TTL to 0.
+    # reply went out: one patch marks it reported, drops the finalizer and sets its TTL to the
+    # finished-job retention (600 s by default), for every replica's jobs page to list it.
     for run in (short, long):
         verbs = Counter((e.get("verb"), e.get("resource"), e.get("subresource")) for e in run.own)
         assert verbs[("create", "jobs", None)] == 1, report
         assert verbs[("patch", "jobs", None)] == 1, report
+        [release] = [e for e in run.own if e.get("verb") == "patch" and e.get("resource") == "jobs"]
+        assert release["body"]["spec"] == {"ttlSecondsAfterFinished": 600}, report
         assert verbs[("delete", "jobs", None)] == 0, report
         assert verbs[("get", "pods", "log")] >= 1, report

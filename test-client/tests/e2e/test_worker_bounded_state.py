@@ -1,6 +1,7 @@
 """Bounded state (SPEC §5): whatever the worker keeps for a Job goes when the Job leaves the
 cache. After 5,000 jobs it keeps what it kept after 500: its cache, its records and its queue
-are empty again once the Jobs are gone, and its memory has not grown with the count."""
+are empty again once the Jobs are gone (a reported Job stays for the finished-job retention,
+short here, then its TTL removes it), and its memory has not grown with the count."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ FIRST, TOTAL = 500, int(os.environ.get("CLOUD_WORKER_TEST_BOUNDED_JOBS", "5000")
 KEPT = ("cloud_worker_cached_jobs", "cloud_worker_cached_pods", "cloud_worker_job_records", "cloud_worker_queued_keys")
 # Allocator slack: RSS after the plateau may wobble by a few MB, not grow with the job count.
 RSS_SLACK_MB = 6.0
+# Seconds a reported Job stays in the cache (and the worker's records) before its TTL removes it.
+RETENTION_SECONDS = 3
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,7 @@ def run_jobs(process: Any, bucket: str, start: int, count: int, ledger: dict[str
 
 
 def settled(simulator: RecordingSimulator, port: str, timeout: float = 120) -> dict[str, float]:
-    """The gauges once the worker keeps nothing (every Job released and gone)."""
+    """The gauges once the worker keeps nothing (every Job released and, after its retention, gone)."""
     deadline = time.monotonic() + timeout
     while True:
         values = metrics(port)
@@ -77,7 +80,8 @@ def settled(simulator: RecordingSimulator, port: str, timeout: float = 120) -> d
 def test_state_after_many_jobs_is_what_it_was_after_few(
     simulator: RecordingSimulator, worker: Any, bucket_factory: Any
 ) -> None:
-    process = worker(CLOUD_WORKER_KUBE_SERVER=simulator.base)
+    process = worker(CLOUD_WORKER_KUBE_SERVER=simulator.base,
+                     CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS=str(RETENTION_SECONDS))
     port = process.env["CLOUD_WORKER_HTTP_PORT"]
     bucket = bucket_factory("bounded")
     ledger: dict[str, dict[str, Any]] = {}

@@ -1,7 +1,8 @@
 """Cancel requests (SPEC §3): `{"cancel": "<request id or job name>"}` or AMQP type `cancel`
-deletes the unfinished Job; the original request gets a `cancelled` reply, the cancel request a
-reply naming what it cancelled. A cancel that names no unfinished job is rejected and
-dead-lettered like any bad request."""
+stops the unfinished Job; the original request gets a `cancelled` reply, the cancel request a
+reply naming what it cancelled, and the Job, reported, stays for the finished-job retention
+(short here) like any finished Job, then is deleted. A cancel that names no unfinished job is
+rejected and dead-lettered like any bad request."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from e2e_support import REPLY_TIMEOUT, describe
 pytestmark = pytest.mark.e2e
 
 BUSYBOX = "busybox:latest"
+RETENTION_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
 def running_worker(worker: Any) -> Any:
-    return worker()
+    return worker(CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS=str(RETENTION_SECONDS))
 
 
 def jobs_of_request(endpoints: Any, request_id: str) -> list[dict[str, Any]]:
@@ -70,7 +72,15 @@ def test_cancel_deletes_the_job_and_both_requests_get_replies(
     assert original_reply["reason"] == "Cancelled", describe(original_reply)
     assert original_reply["message"] == f"cancelled by request {cancel.correlation_id}", describe(original_reply)
     assert original_reply["k8sJob"] == k8s_job, describe(original_reply)
+    # Released with the retention as its TTL, then deleted by the TTL controller.
     deadline = time.monotonic() + 30
+    while (jobs := jobs_of_request(endpoints, original.correlation_id)) and \
+            "cloud-worker.io/reported" not in jobs[0]["metadata"].get("annotations", {}):
+        assert time.monotonic() < deadline, f"Job {k8s_job} was not released"
+        time.sleep(0.1)
+    if jobs:
+        assert jobs[0]["spec"]["ttlSecondsAfterFinished"] == RETENTION_SECONDS, jobs[0]["spec"]
+        assert not jobs[0]["metadata"].get("finalizers"), jobs[0]["metadata"]
     while jobs_of_request(endpoints, original.correlation_id):
         assert time.monotonic() < deadline, f"Job {k8s_job} was not deleted"
         time.sleep(0.2)

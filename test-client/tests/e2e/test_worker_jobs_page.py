@@ -75,7 +75,7 @@ def submit(rpc: Any, request: dict[str, Any]) -> str:
 
 def fan_out(job_name: str, bucket: str, text: str) -> dict[str, Any]:
     """Two tasks one after the other: the first prints `text` and ends (its log is archived),
-    the second runs on, so that the Job stays (a reported Job is deleted at once)."""
+    the second runs on, so that the Job stays running."""
     script = f'if [ "$JOB_COMPLETION_INDEX" = 0 ]; then echo \'{text}\'; else sleep 120; fi'
     return {"image": BUSYBOX, "jobName": job_name, "inputBucket": bucket, "timeOut": 5, "tasks": ["{}", "{}"],
             "parallelism": 1, "command": ["sh", "-c", script]}

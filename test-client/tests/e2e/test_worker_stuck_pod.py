@@ -1,5 +1,6 @@
 """A pod that cannot pull its image fails its job once the configured grace has passed (SPEC §5
-step 3): the reply names the waiting reason, and the Job is deleted like any finished one."""
+step 3): the reply names the waiting reason, and the Job, which never finished, is deleted at once
+to stop its pod (a finished Job stays for the finished-job retention instead)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,152 @@
+"""Finished Jobs on every replica: once a Job is reported it stays, with its pods, for the
+finished-job retention (its `ttlSecondsAfterFinished`, set by the one release patch), so that
+every replica's jobs API lists it with the same state and reply as the replica that replied;
+then the TTL controller deletes it and it leaves every replica's list. Two workers (two
+replicas: their own worker ids and status ports) share each queue, against a simulator of
+this module's own."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets
+
+pytestmark = pytest.mark.e2e
+
+# Long enough for both replicas to be looked at while the Job stays.
+LONG_RETENTION_SECONDS = 120
+SHORT_RETENTION_SECONDS = 2
+# What a listed finished Job shows of its reply, and must show alike on every replica.
+SHARED_FIELDS = ("requestId", "jobName", "k8sJob", "state", "reason", "exitCode", "startedAt", "completedAt",
+                 "durationMs", "outputBucket", "reported", "reply")
+
+
+@pytest.fixture(scope="module")
+def simulator(endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingSimulator]:
+    with simulator_with_secrets(tmp_path_factory.mktemp("finished-jobs-sim"), endpoints,
+                                [endpoints.s3_credentials_secret], extra_args=["--request-log", "5000"]) as sim:
+        yield sim
+
+
+def replicas(worker: Any, simulator: RecordingSimulator, retention: int, names: Any = None) -> list[Any]:
+    """Two workers on the same queues, as two replicas of one deployment, each told the
+    retention by its flag."""
+    suffix = uuid.uuid4().hex[:6]
+    return [worker(names=names, args=["--finished-job-retention-seconds", str(retention)],
+                   CLOUD_WORKER_KUBE_SERVER=simulator.base, CLOUD_WORKER_ID=f"replica-{index}-{suffix}")
+            for index in (1, 2)]
+
+
+def get_json(process: Any, path: str) -> Any:
+    url = f"http://127.0.0.1:{process.env['CLOUD_WORKER_HTTP_PORT']}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def listed(process: Any, job: str) -> dict[str, Any] | None:
+    """The worker's /api/jobs entry of Kubernetes Job `job`, if it lists it."""
+    entries = [entry for entry in get_json(process, "/api/jobs")["jobs"] if entry["k8sJob"] == job]
+    assert len(entries) <= 1, entries
+    return entries[0] if entries else None
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def shell_job(job_name: str, bucket: str, script: str) -> dict[str, Any]:
+    return {"image": "busybox:latest", "jobName": job_name, "timeOut": 5, "inputBucket": bucket,
+            "command": ["sh", "-c", script]}
+
+
+def release_patches(simulator: RecordingSimulator, job: str) -> list[dict[str, Any]]:
+    """The patches that marked the Job reported (the release)."""
+    return [e for e in simulator.requests(verb="patch", resource="jobs", name=job)
+            if "cloud-worker.io/reported" in json.dumps(e.get("body"))]
+
+
+def test_every_replica_lists_a_finished_job_with_the_reply_sent(
+    simulator: RecordingSimulator, worker: Any, bucket_factory: Any, endpoints: Any
+) -> None:
+    workers = replicas(worker, simulator, LONG_RETENTION_SECONDS)
+    bucket = bucket_factory("finished")
+    job_name = f"e2e-finished-{uuid.uuid4().hex[:6]}"
+    with workers[0].rpc() as rpc:
+        cid = rpc.publish(shell_job(job_name, bucket, "echo finished; exit 3")).correlation_id
+        reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
+    assert reply["status"] == "failed" and reply["exitCode"] == 3, describe(reply)
+    job = reply["k8sJob"]
+
+    # Both replicas list it, finished and reported, from the cache they share.
+    entries = [wait_until(lambda p=process: (e := listed(p, job)) and e["reported"] and e, f"{job} reported on a replica")
+               for process in workers]
+    first, second = entries
+    assert {f: first.get(f) for f in SHARED_FIELDS} == {f: second.get(f) for f in SHARED_FIELDS}, (first, second)
+    assert first["state"] == reply["status"] == "failed", first
+    assert first["reason"] == reply["reason"] and first["exitCode"] == 3, first
+    assert first["durationMs"] == reply["durationMs"] and first["completedAt"] == reply["completedAt"], first
+    # The listing's reply is the reply sent, less its logs (the Job's own entry has them).
+    assert first["reply"] == {k: v for k, v in reply.items() if k not in ("logs", "logsComplete")}, (first, reply)
+    assert [pod["exitCode"] for pod in first["pods"]] == [3], first
+
+    # Each replica's detail rebuilds the whole reply, logs included, as it was sent.
+    for process in workers:
+        everything, newest = get_json(process, "/api/jobs"), get_json(process, "/api/jobs?limit=1")
+        assert newest["total"] == everything["total"] == len(everything["jobs"]) >= 1 and len(newest["jobs"]) == 1
+        detail = get_json(process, f"/api/jobs/{job}")
+        assert detail["reply"] == reply, (detail["reply"], reply)
+        assert detail["job"]["state"] == "failed"
+        html = urllib.request.urlopen(f"http://127.0.0.1:{process.env['CLOUD_WORKER_HTTP_PORT']}/?name={job_name}",
+                                      timeout=10).read().decode()
+        assert job in html and "Ended, as this replica replied" not in html and "Rejected by this replica" in html
+
+    # Released by its holder with one patch that set the retention as its TTL.
+    holder = first["claimedBy"]
+    assert holder in {process.env["CLOUD_WORKER_ID"] for process in workers}, first
+    [release] = release_patches(simulator, job)
+    assert release["body"]["spec"] == {"ttlSecondsAfterFinished": LONG_RETENTION_SECONDS}, release
+    assert release["body"]["metadata"]["finalizers"] is None, release
+    _, stored = simulator.call("GET", f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs/{job}")
+    assert stored["spec"]["ttlSecondsAfterFinished"] == LONG_RETENTION_SECONDS, stored["spec"]
+    assert stored["metadata"]["annotations"]["cloud-worker.io/claimed-by"] == holder
+    [replier] = [process for process in workers if process.env["CLOUD_WORKER_ID"] == holder]
+    assert job in replier.log_text() and "job released" in replier.log_text()
+
+
+def test_a_finished_job_leaves_every_replica_after_the_retention(
+    simulator: RecordingSimulator, worker: Any, bucket_factory: Any, endpoints: Any, queue_names: Any
+) -> None:
+    # Queues (and so a pool of Jobs) of their own: the first pair neither takes its request nor
+    # lists its Job.
+    workers = replicas(worker, simulator, SHORT_RETENTION_SECONDS, names=type(queue_names).fresh())
+    bucket = bucket_factory("retention")
+    with workers[0].rpc() as rpc:
+        cid = rpc.publish(shell_job(f"e2e-retention-{uuid.uuid4().hex[:6]}", bucket, "echo short")).correlation_id
+        reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
+    assert reply["status"] == "succeeded", describe(reply)
+    job = reply["k8sJob"]
+
+    [release] = wait_until(lambda: release_patches(simulator, job), f"{job} to be released")
+    assert release["body"]["spec"] == {"ttlSecondsAfterFinished": SHORT_RETENTION_SECONDS}, release
+    # The TTL controller deletes it the retention after its end; every replica's list follows.
+    path = f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs/{job}"
+    wait_until(lambda: simulator.call("GET", path)[0] == 404, f"{job} to be deleted", timeout=30)
+    for process in workers:
+        wait_until(lambda p=process: listed(p, job) is None and get_json(p, f"/api/jobs/{job}") is None,
+                   f"{job} to leave a replica's list", timeout=30)
