@@ -28,4 +28,10 @@ enum DeliveryCount {
         if count > limit { return .deadLetter(count: count) }
         return redelivered ? .republish(count: count) : .handle
     }
+
+    /// Whether this message was delivered before: republished with a count, or counted by a
+    /// quorum queue.
+    static func isRepeat(headers: [String: String]) -> Bool {
+        headers[header] != nil || (headers[brokerHeader].flatMap { Int($0) } ?? 0) > 0
+    }
 }

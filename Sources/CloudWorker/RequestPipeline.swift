@@ -86,7 +86,8 @@ struct RequestPipeline: Sendable {
         let spec = JobSpecBuilder(configuration: configuration).specification(
             for: request, identity: identity, message: delivery.message, now: Date())
         do {
-            try await createJob(spec, identity: identity, logger: logger)
+            let repeated = DeliveryCount.isRepeat(headers: delivery.message.properties.headers)
+            try await createJob(spec, identity: identity, repeated: repeated, logger: logger)
         } catch let rejection as RequestRejection {
             try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
             return
@@ -134,23 +135,32 @@ struct RequestPipeline: Sendable {
 
     /// Creates the Job, and for a fan-out its task ConfigMap, retrying while the API server is
     /// unreachable. 409 means it exists: it is adopted if it was made for this request, else the
-    /// request is rejected. The ConfigMap comes second because it names the Job's uid as its
-    /// owner; the pods wait for it to mount. Throws a `RequestRejection` for what no retry fixes.
-    private func createJob(_ spec: JobSpecification, identity: RequestIdentity, logger: Logger) async throws {
+    /// request is rejected. A Job of this request that was reported already (kept for the jobs
+    /// pages) is replaced when the producer asks again, and adopted, without a second run or
+    /// reply, when this is the same message come back (`repeated`). The ConfigMap comes second
+    /// because it names the Job's uid as its owner; the pods wait for it to mount. Throws a
+    /// `RequestRejection` for what no retry fixes.
+    private func createJob(_ spec: JobSpecification, identity: RequestIdentity, repeated: Bool, logger: Logger) async throws {
         let manifest = try JobManifest.json(spec)
         let ownerUID = try await retryingWhileUnreachable(logger: logger) { () async throws -> String? in
-            do {
-                let job = try await kubernetes.createJob(manifest)
-                logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
-                return job.metadata.uid
-            } catch let error as KubernetesError where error.status == 409 {
-                let existing = try await kubernetes.getJob(spec.name)
-                guard existing.annotations[JobMetadata.requestID] == identity.value else {
-                    throw RequestRejection(
-                        field: "jobName", reason: "a Job named \(spec.name) exists already and was not made for this request")
+            while true {
+                do {
+                    let job = try await kubernetes.createJob(manifest)
+                    logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
+                    return job.metadata.uid
+                } catch let error as KubernetesError where error.status == 409 {
+                    let existing = try await kubernetes.getJob(spec.name)
+                    guard existing.annotations[JobMetadata.requestID] == identity.value else {
+                        throw RequestRejection(
+                            field: "jobName", reason: "a Job named \(spec.name) exists already and was not made for this request")
+                    }
+                    guard existing.annotations[JobMetadata.reported] != nil, !repeated else {
+                        logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
+                        return existing.metadata.uid
+                    }
+                    logger.info("request asked again after its reply; replacing its finished job", metadata: ["job": "\(spec.name)"])
+                    try await delete(existing)
                 }
-                logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
-                return existing.metadata.uid
             }
         }
         guard let ownerUID, let configMap = try JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }
@@ -161,6 +171,25 @@ struct RequestPipeline: Sendable {
                 // Made by an earlier delivery of this request.
             }
         }
+    }
+
+    /// Deletes a reported Job and waits until it is gone, for its name to be free again.
+    private func delete(_ job: Job) async throws {
+        do {
+            try await kubernetes.deleteJob(job.name)
+        } catch let error as KubernetesError where error.status == 404 {
+            return
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            do {
+                guard try await kubernetes.getJob(job.name).metadata.uid == job.metadata.uid else { return }
+            } catch let error as KubernetesError where error.status == 404 {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw RequestRejection(field: "jobName", reason: "the earlier Job \(job.name) of this request is still being deleted after 60 s")
     }
 
     /// Runs `operation` until the API server answers. What it refuses for good (a 4xx other than

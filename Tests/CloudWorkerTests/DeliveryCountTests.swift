@@ -31,4 +31,11 @@ import Testing
         #expect(DeliveryCount.decide(redelivered: true, headers: [Self.header: "\(Int.max)"], limit: 3) == .deadLetter(count: 1_000_001))
         #expect(DeliveryCount.decide(redelivered: true, headers: [Self.header: "x"], limit: 3) == .republish(count: 2))
     }
+
+    @Test func aMessageCountedBeforeIsARepeat() {
+        #expect(!DeliveryCount.isRepeat(headers: [:]))
+        #expect(DeliveryCount.isRepeat(headers: [Self.header: "2"]))
+        #expect(DeliveryCount.isRepeat(headers: ["x-delivery-count": "1"]))
+        #expect(!DeliveryCount.isRepeat(headers: ["x-delivery-count": "0"]))
+    }
 }

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from cloud_worker_client.rpc import ReplyTimeout
 from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets
 
 pytestmark = pytest.mark.e2e
@@ -150,3 +151,65 @@ def test_a_finished_job_leaves_every_replica_after_the_retention(
     for process in workers:
         wait_until(lambda p=process: listed(p, job) is None and get_json(p, f"/api/jobs/{job}") is None,
                    f"{job} to leave a replica's list", timeout=30)
+
+
+def creates(simulator: RecordingSimulator, job: str) -> int:
+    """How many times a Job named `job` was created."""
+    return sum(1 for e in simulator.requests(verb="create", resource="jobs")
+               if e["body"]["metadata"]["name"] == job and e.get("code") == 201)
+
+
+def job_uid(simulator: RecordingSimulator, endpoints: Any, job: str) -> str | None:
+    status, stored = simulator.call("GET", f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs/{job}")
+    return stored["metadata"]["uid"] if status == 200 else None
+
+
+def test_a_request_asked_again_after_its_reply_runs_again(
+    simulator: RecordingSimulator, worker: Any, bucket_factory: Any, endpoints: Any, queue_names: Any
+) -> None:
+    """The same request id published again once answered is a new ask: its retained Job is
+    replaced and the request gets a second run and a second reply (as when Jobs went at once)."""
+    # Queues of its own: the replicas of the tests above still take the module's.
+    process = worker(names=type(queue_names).fresh(), args=["--finished-job-retention-seconds", str(LONG_RETENTION_SECONDS)],
+                     CLOUD_WORKER_KUBE_SERVER=simulator.base)
+    bucket = bucket_factory("again")
+    request_id = f"again-{uuid.uuid4().hex[:8]}"
+    body = shell_job(f"e2e-again-{uuid.uuid4().hex[:6]}", bucket, "echo run")
+    with process.rpc() as rpc:
+        first = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
+        job = first["k8sJob"]
+        [_] = wait_until(lambda: release_patches(simulator, job), f"{job} to be released")
+        first_uid = job_uid(simulator, endpoints, job)
+        second = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
+    assert first["status"] == second["status"] == "succeeded", (first, second)
+    assert first["requestId"] == second["requestId"] == request_id and second["k8sJob"] == job
+    second_uid = job_uid(simulator, endpoints, job)
+    assert first_uid and second_uid and second_uid != first_uid
+    assert creates(simulator, job) == 2
+    assert "replacing its finished job" in process.log_text()
+
+
+def test_the_same_message_come_back_after_its_reply_is_not_run_again(
+    simulator: RecordingSimulator, worker: Any, bucket_factory: Any, endpoints: Any, queue_names: Any
+) -> None:
+    """A message that comes back (it carries the count of its earlier delivery) after its Job
+    was reported was answered already: adopted, acked, neither a second run nor a second reply."""
+    # Queues of its own: the replicas of the tests above still take the module's.
+    process = worker(names=type(queue_names).fresh(), args=["--finished-job-retention-seconds", str(LONG_RETENTION_SECONDS)],
+                     CLOUD_WORKER_KUBE_SERVER=simulator.base)
+    bucket = bucket_factory("back")
+    request_id = f"back-{uuid.uuid4().hex[:8]}"
+    body = shell_job(f"e2e-back-{uuid.uuid4().hex[:6]}", bucket, "echo once")
+    with process.rpc() as rpc:
+        first = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
+        job = first["k8sJob"]
+        [_] = wait_until(lambda: release_patches(simulator, job), f"{job} to be released")
+        uid = job_uid(simulator, endpoints, job)
+        again = rpc.publish(body, message_id=request_id, headers={"x-cloud-worker-deliveries": "2"}).correlation_id
+        wait_until(lambda: process.log_text().count("job exists already; adopting it") == 1, "the message to be adopted",
+                   timeout=15)
+        with pytest.raises(ReplyTimeout):
+            rpc.wait_for_reply(again, 3)
+    assert first["status"] == "succeeded", first
+    assert job_uid(simulator, endpoints, job) == uid
+    assert creates(simulator, job) == 1
