@@ -8,7 +8,7 @@ public final class HTTPClient: Sendable {
 
     /// - Parameters:
     ///   - tls: how servers are verified; verification is on by default.
-    ///   - name: the transfer thread's name, as debuggers and `top -H` show it.
+    ///   - name: the name of the client's transfer thread.
     public init(tls: TLSConfiguration = TLSConfiguration(), name: String = "http") {
         self.tls = tls
         self.loop = CurlMultiLoop(name: name)
