@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 
 /// The status server: probes, metrics and the job pages, on Hummingbird, as a service of the
 /// worker's group. Connections are served concurrently on the event loops, so a slow client
@@ -34,6 +35,9 @@ enum StatusServer {
     }
 
     static let idleTimeout = TimeAmount.seconds(10)
+    /// One event loop serves every connection (NIO's default is one per core): the pages and
+    /// probes are light, and the worker's thread count stays small.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     static func application(
         host: String, port: Int, logger: Logger, handler: @escaping @Sendable (Request) async -> Response
@@ -54,6 +58,7 @@ enum StatusServer {
             onServerRunning: { channel in
                 logger.info("status server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? host)"])
             },
+            eventLoopGroupProvider: .shared(eventLoops),
             logger: logger)
     }
 

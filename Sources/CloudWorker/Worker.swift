@@ -24,7 +24,7 @@ struct Worker {
         let amqp = AMQPClient(configuration: configuration.amqp, logger: logger)
         let kubernetes = KubernetesClient(configuration: configuration.kubernetes, logger: logger)
         let store = S3Client(
-            configuration: configuration.s3, http: HTTPClient(tls: configuration.s3TLS, name: "s3-http"), logger: logger)
+            configuration: configuration.s3, http: HTTPClient(tls: configuration.s3TLS), logger: logger)
         let replies = ReplyPublisher(amqp: amqp, defaultQueue: configuration.amqp.topology.replyQueue)
         let archiver = LogArchiver(kubernetes: kubernetes, store: store, keyTemplate: configuration.logKeyTemplate)
         let reconciler = JobReconciler(

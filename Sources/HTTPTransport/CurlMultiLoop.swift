@@ -2,53 +2,19 @@ internal import CCurl
 import Foundation
 import Synchronization
 
-/// One thread that runs every transfer of a client through one libcurl multi handle: a thousand
-/// open watches and log streams cost one thread, and share its connections. Other threads only
-/// queue commands for it and wake it (`curl_multi_wakeup`, the one multi call that is
-/// thread-safe); libcurl is called on the loop's thread alone.
-final class CurlMultiLoop: Sendable {
-    private let core: MultiCore
+/// The one thread that runs every transfer of the process through one libcurl multi handle: a
+/// thousand open watches and log streams cost one thread, and share its connections (a
+/// transfer's TLS settings are its own, and libcurl reuses a connection only for the same ones).
+/// Other threads only queue commands for it and wake it (`curl_multi_wakeup`, the one multi call
+/// that is thread-safe); libcurl is called on the loop's thread alone.
+final class CurlMultiLoop: @unchecked Sendable {
+    /// The loop of every `HTTPClient`; it lives as long as the process.
+    static let shared = CurlMultiLoop()
 
-    init(name: String) {
-        core = MultiCore()
-        let thread = Thread { [core] in core.run() }
-        thread.name = name
-        thread.start()
-    }
-
-    deinit {
-        core.close()
-    }
-
-    /// Starts the transfer; its completion is called on the loop's thread when it ends.
-    func start(_ transfer: CurlTransfer) {
-        core.send(.start(transfer))
-    }
-
-    /// Lets a transfer whose sink paused it read again.
-    func resume(_ transfer: CurlTransfer) {
-        core.send(.resume(transfer))
-    }
-
-    /// Ends the transfer as cancelled, whether it has started yet or not.
-    func cancel(_ transfer: CurlTransfer) {
-        transfer.cancelRequested.store(true, ordering: .relaxed)
-        core.send(.cancel(transfer))
-    }
-}
-
-private enum Command {
-    case start(CurlTransfer)
-    case resume(CurlTransfer)
-    case cancel(CurlTransfer)
-}
-
-/// The multi handle and what its thread keeps; the thread holds it, not the `CurlMultiLoop`,
-/// so that the loop's `deinit` can stop the thread.
-private final class MultiCore: @unchecked Sendable {
-    private struct Inbox {
-        var commands: [Command] = []
-        var closed = false
+    private enum Command {
+        case start(CurlTransfer)
+        case resume(CurlTransfer)
+        case cancel(CurlTransfer)
     }
 
     private struct Running {
@@ -58,8 +24,7 @@ private final class MultiCore: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
-    /// Guards the commands, and the multi handle's life against late wakeups.
-    private let inbox = Mutex(Inbox())
+    private let inbox = Mutex<[Command]>([])
 
     // MARK: - Loop thread only
     private var running: [UnsafeMutableRawPointer: Running] = [:]
@@ -68,37 +33,43 @@ private final class MultiCore: @unchecked Sendable {
     private var idle: [CurlEasy] = []
     private static let idleLimit = 8
 
-    init() {
+    private init() {
         CurlRuntime.ensureInitialised()
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init returned NULL") }
         self.multi = multi
+        let thread = Thread { [self] in run() }
+        thread.name = "http-transfers"
+        thread.start()
     }
 
-    func send(_ command: Command) {
-        let queued = inbox.withLock { inbox in
-            guard !inbox.closed else { return false }
-            inbox.commands.append(command)
-            _ = curl_multi_wakeup(multi)
-            return true
-        }
-        if !queued, case .start(let transfer) = command { transfer.completion(.failure(transfer.cancellation)) }
+    /// Starts the transfer; its completion is called on the loop's thread when it ends.
+    func start(_ transfer: CurlTransfer) {
+        send(.start(transfer))
     }
 
-    func close() {
-        inbox.withLock { inbox in
-            inbox.closed = true
-            _ = curl_multi_wakeup(multi)
-        }
+    /// Lets a transfer whose sink paused it read again.
+    func resume(_ transfer: CurlTransfer) {
+        send(.resume(transfer))
     }
 
-    func run() {
+    /// Ends the transfer as cancelled, whether it has started yet or not.
+    func cancel(_ transfer: CurlTransfer) {
+        transfer.cancelRequested.store(true, ordering: .relaxed)
+        send(.cancel(transfer))
+    }
+
+    private func send(_ command: Command) {
+        inbox.withLock { $0.append(command) }
+        _ = curl_multi_wakeup(multi)
+    }
+
+    private func run() {
         while true {
-            let (commands, closed) = inbox.withLock { inbox in
-                defer { inbox.commands.removeAll(keepingCapacity: true) }
-                return (inbox.commands, inbox.closed)
+            let commands = inbox.withLock { commands in
+                defer { commands.removeAll(keepingCapacity: true) }
+                return commands
             }
             commands.forEach(handle)
-            if closed { break }
             var stillRunning: Int32 = 0
             _ = curl_multi_perform(multi, &stillRunning)
             collectEnded()
@@ -108,8 +79,6 @@ private final class MultiCore: @unchecked Sendable {
             var ready: Int32 = 0
             _ = curl_multi_poll(multi, nil, 0, Int32(timeout < 0 ? 1000 : min(timeout, 1000)), &ready)
         }
-        for handle in Array(running.keys) { end(handle) { .failure($0.transfer.cancellation) } }
-        inbox.withLock { _ in _ = curl_multi_cleanup(multi) }
     }
 
     private func handle(_ command: Command) {

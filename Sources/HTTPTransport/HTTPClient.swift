@@ -1,17 +1,14 @@
 import Foundation
 
-/// HTTP over libcurl for the worker's clients (S3, Kubernetes). Every transfer of a client runs
-/// on the client's one multi-loop thread; callers simply `await`.
+/// HTTP over libcurl for the worker's clients (S3, Kubernetes). Every transfer of every client
+/// runs on the process's one libcurl multi loop; callers simply `await`.
 public final class HTTPClient: Sendable {
-    private let loop: CurlMultiLoop
+    private let loop = CurlMultiLoop.shared
     private let tls: TLSConfiguration
 
-    /// - Parameters:
-    ///   - tls: how servers are verified; verification is on by default.
-    ///   - name: the name of the client's transfer thread.
-    public init(tls: TLSConfiguration = TLSConfiguration(), name: String = "http") {
+    /// - Parameter tls: how servers are verified; verification is on by default.
+    public init(tls: TLSConfiguration = TLSConfiguration()) {
         self.tls = tls
-        self.loop = CurlMultiLoop(name: name)
     }
 
     /// Sends a request and returns the whole response.

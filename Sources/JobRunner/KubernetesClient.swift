@@ -21,7 +21,7 @@ public final class KubernetesClient: Sendable {
 
     public init(configuration: KubernetesConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.http = HTTPClient(tls: configuration.tls, name: "kubernetes-http")
+        self.http = HTTPClient(tls: configuration.tls)
         self.tokens = TokenSource(token: configuration.token, file: configuration.tokenFile)
         self.logger = logger
     }

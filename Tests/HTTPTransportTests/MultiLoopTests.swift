@@ -69,10 +69,12 @@ import Testing
             }
             #expect(bodies.count == streams)
             #expect(bodies.allSatisfy { $0 == "part 0\npart 1\npart 2\n" })
-            // They were open together, and the process did not grow a thread per stream.
+            // They were open together, and the process did not grow a thread per stream (a few
+            // more may come from other suites running in this process meanwhile; a thread per
+            // stream would be a thousand).
             let (mostOpen, mostThreads) = (peakOpen.value, peak.value)
             #expect(mostOpen == streams)
-            #expect(mostThreads <= before + 2, "threads: \(before) before, \(mostThreads) at the peak")
+            #expect(mostThreads <= before + 16, "threads: \(before) before, \(mostThreads) at the peak")
         }
     }
 

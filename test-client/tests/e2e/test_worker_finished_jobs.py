@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from cloud_worker_client.rpc import ReplyTimeout
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -61,14 +61,6 @@ def listed(process: Any, job: str) -> dict[str, Any] | None:
     entries = [entry for entry in get_json(process, "/api/jobs")["jobs"] if entry["k8sJob"] == job]
     assert len(entries) <= 1, entries
     return entries[0] if entries else None
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value
 
 
 def shell_job(job_name: str, bucket: str, script: str) -> dict[str, Any]:
@@ -164,26 +156,35 @@ def job_uid(simulator: RecordingSimulator, endpoints: Any, job: str) -> str | No
     return stored["metadata"]["uid"] if status == 200 else None
 
 
+def answered(rpc: Any, simulator: RecordingSimulator, endpoints: Any, body: dict[str, Any],
+             request_id: str) -> tuple[dict[str, Any], str, str | None]:
+    """Publishes the request as `request_id` and waits for its reply and its release: (the reply,
+    its Job, the Job's uid)."""
+    reply = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
+    assert reply["status"] == "succeeded", describe(reply)
+    job = reply["k8sJob"]
+    wait_until(lambda: release_patches(simulator, job), f"{job} to be released")
+    return reply, job, job_uid(simulator, endpoints, job)
+
+
+def asking_worker(worker: Any, simulator: RecordingSimulator, queue_names: Any) -> Any:
+    """A worker with queues of its own: the replicas of the tests above still take the module's."""
+    return worker(names=type(queue_names).fresh(), args=["--finished-job-retention-seconds", str(LONG_RETENTION_SECONDS)],
+                  CLOUD_WORKER_KUBE_SERVER=simulator.base)
+
+
 def test_a_request_asked_again_after_its_reply_runs_again(
     simulator: RecordingSimulator, worker: Any, bucket_factory: Any, endpoints: Any, queue_names: Any
 ) -> None:
     """The same request id published again once answered is a new ask: its retained Job is
     replaced and the request gets a second run and a second reply (as when Jobs went at once)."""
-    # Queues of its own: the replicas of the tests above still take the module's.
-    process = worker(names=type(queue_names).fresh(), args=["--finished-job-retention-seconds", str(LONG_RETENTION_SECONDS)],
-                     CLOUD_WORKER_KUBE_SERVER=simulator.base)
-    bucket = bucket_factory("again")
+    process = asking_worker(worker, simulator, queue_names)
     request_id = f"again-{uuid.uuid4().hex[:8]}"
-    body = shell_job(f"e2e-again-{uuid.uuid4().hex[:6]}", bucket, "echo run")
+    body = shell_job(f"e2e-again-{uuid.uuid4().hex[:6]}", bucket_factory("again"), "echo run")
     with process.rpc() as rpc:
-        first = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
-        job = first["k8sJob"]
-        [_] = wait_until(lambda: release_patches(simulator, job), f"{job} to be released")
-        first_uid = job_uid(simulator, endpoints, job)
-        second = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
-    assert first["status"] == second["status"] == "succeeded", (first, second)
+        first, job, first_uid = answered(rpc, simulator, endpoints, body, request_id)
+        second, _, second_uid = answered(rpc, simulator, endpoints, body, request_id)
     assert first["requestId"] == second["requestId"] == request_id and second["k8sJob"] == job
-    second_uid = job_uid(simulator, endpoints, job)
     assert first_uid and second_uid and second_uid != first_uid
     assert creates(simulator, job) == 2
     assert "replacing its finished job" in process.log_text()
@@ -194,22 +195,15 @@ def test_the_same_message_come_back_after_its_reply_is_not_run_again(
 ) -> None:
     """A message that comes back (it carries the count of its earlier delivery) after its Job
     was reported was answered already: adopted, acked, neither a second run nor a second reply."""
-    # Queues of its own: the replicas of the tests above still take the module's.
-    process = worker(names=type(queue_names).fresh(), args=["--finished-job-retention-seconds", str(LONG_RETENTION_SECONDS)],
-                     CLOUD_WORKER_KUBE_SERVER=simulator.base)
-    bucket = bucket_factory("back")
+    process = asking_worker(worker, simulator, queue_names)
     request_id = f"back-{uuid.uuid4().hex[:8]}"
-    body = shell_job(f"e2e-back-{uuid.uuid4().hex[:6]}", bucket, "echo once")
+    body = shell_job(f"e2e-back-{uuid.uuid4().hex[:6]}", bucket_factory("back"), "echo once")
     with process.rpc() as rpc:
-        first = rpc.wait_for_reply(rpc.publish(body, message_id=request_id).correlation_id, REPLY_TIMEOUT).json
-        job = first["k8sJob"]
-        [_] = wait_until(lambda: release_patches(simulator, job), f"{job} to be released")
-        uid = job_uid(simulator, endpoints, job)
+        _, job, uid = answered(rpc, simulator, endpoints, body, request_id)
         again = rpc.publish(body, message_id=request_id, headers={"x-cloud-worker-deliveries": "2"}).correlation_id
         wait_until(lambda: process.log_text().count("job exists already; adopting it") == 1, "the message to be adopted",
                    timeout=15)
         with pytest.raises(ReplyTimeout):
             rpc.wait_for_reply(again, 3)
-    assert first["status"] == "succeeded", first
     assert job_uid(simulator, endpoints, job) == uid
     assert creates(simulator, job) == 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets
+from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets, wait_until
 
 from cloud_worker_client.rpc import ReplyTimeout, RpcClient
 
@@ -46,14 +46,6 @@ def shell_job(job_name: str, bucket: str, script: str, timeout_minutes: int = 5)
 
 def read_log(s3: Any, bucket: str, entry: dict[str, Any]) -> str:
     return str(s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read().decode("utf-8"))
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value
 
 
 def no_second_reply(rpc: RpcClient, correlation_id: str, seconds: float = 3.0) -> bool:
