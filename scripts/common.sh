@@ -50,16 +50,20 @@ port_open() {
     (exec 3<>"/dev/tcp/${LOCAL_HOST}/$1") 2>/dev/null
 }
 
-# pid_alive FILE [PATTERN]: true when FILE holds the pid of a live process (whose command line
-# contains PATTERN, when given: a pid file left from before a reboot may name another program).
+# pid_alive FILE [PATTERN [DIR]]: true when FILE holds the pid of a live process whose command
+# line contains PATTERN and whose working folder is DIR, when given. A pid is reused once its
+# process is gone, so a stale pid file may name another program, or the same service started
+# from another checkout: PATTERN and DIR name this checkout's own process.
 pid_alive() {
     local pid command_line
     [[ -s "$1" ]] || return 1
     pid="$(tr -dc '0-9' <"$1")"
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-    [[ -n "${2:-}" ]] || return 0
-    command_line="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
-    [[ "$command_line" == *"$2"* ]]
+    if [[ -n "${2:-}" ]]; then
+        command_line="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+        [[ "$command_line" == *"$2"* ]] || return 1
+    fi
+    [[ -z "${3:-}" || "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$(readlink -f "$3")" ]]
 }
 
 # port_user PORT: what listens on 127.0.0.1:PORT, for messages ("beam.smp (pid 1202)").
@@ -86,11 +90,11 @@ wait_pid_exit() {
     done
 }
 
-# stop_pid_file FILE NAME SECONDS [PATTERN]: SIGTERM, then SIGKILL after SECONDS; only a process
-# this script started (see pid_alive).
+# stop_pid_file FILE NAME SECONDS [PATTERN [DIR]]: SIGTERM, then SIGKILL after SECONDS; only a
+# process this script started (see pid_alive).
 stop_pid_file() {
     local file="$1" name="$2" grace="$3" pid
-    if ! pid_alive "$file" "${4:-}"; then
+    if ! pid_alive "$file" "${4:-}" "${5:-}"; then
         rm -f "$file"
         return 0
     fi

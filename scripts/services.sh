@@ -112,11 +112,12 @@ rmqctl() {
     as_rmq_user timeout 180 "$RMQ_SBIN/rabbitmqctl" -n "$RMQ_NODE" "$@"
 }
 
-# The pid file is written by the broker itself: the Erlang VM.
-RMQ_PROCESS=beam
+# The pid file is written by the broker itself: the Erlang VM, started in this checkout's
+# broker folder (its command line names no path of ours).
+RMQ_PROCESS=(beam "$RMQ_DIR")
 
 rabbitmq_running() {
-    pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS" && port_open "$AMQP_PORT"
+    pid_alive "$RMQ_PID_FILE" "${RMQ_PROCESS[@]}" && port_open "$AMQP_PORT"
 }
 
 rabbitmq_write_config() {
@@ -158,7 +159,7 @@ rabbitmq_start() {
         return 0
     fi
     [[ -x "$RMQ_SBIN/rabbitmq-server" ]] || die "rabbitmq-server is not installed: run scripts/install-deps.sh"
-    if pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS"; then
+    if pid_alive "$RMQ_PID_FILE" "${RMQ_PROCESS[@]}"; then
         # Alive but not accepting connections yet: still booting, or stuck. Give it a minute.
         if rmqctl await_startup --timeout 60 >/dev/null 2>&1 && port_open "$AMQP_PORT"; then
             log "rabbitmq: running (pid $(pid_of "$RMQ_PID_FILE"))"
@@ -183,7 +184,7 @@ rabbitmq_start() {
     # Early output (the boot banner, crashes before file logging starts) goes to stdout.log.
     (cd "$RMQ_DIR" && exec setsid "${run_as[@]}" "$RMQ_SBIN/rabbitmq-server" </dev/null >"$RMQ_DIR/stdout.log" 2>&1 9>&-) &
     local launcher=$! deadline=$((SECONDS + RMQ_START_TIMEOUT))
-    until pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS"; do
+    until pid_alive "$RMQ_PID_FILE" "${RMQ_PROCESS[@]}"; do
         if ! kill -0 "$launcher" 2>/dev/null; then
             rabbitmq_dump_logs
             die "rabbitmq-server exited during startup"
@@ -203,7 +204,7 @@ rabbitmq_start() {
 }
 
 rabbitmq_stop() {
-    if ! pid_alive "$RMQ_PID_FILE" "$RMQ_PROCESS"; then
+    if ! pid_alive "$RMQ_PID_FILE" "${RMQ_PROCESS[@]}"; then
         rm -f "$RMQ_PID_FILE"
         log "rabbitmq: not running (none started by this script)"
         return 0
@@ -214,7 +215,7 @@ rabbitmq_stop() {
     if ! rmqctl stop "$RMQ_PID_FILE" >/dev/null 2>&1; then
         log "rabbitmq: rabbitmqctl stop failed; sending SIGTERM"
     fi
-    stop_pid_file "$RMQ_PID_FILE" rabbitmq 30 "$RMQ_PROCESS"
+    stop_pid_file "$RMQ_PID_FILE" rabbitmq 30 "${RMQ_PROCESS[@]}"
     if [[ -f "$RMQ_DIR/epmd-started-here" ]]; then
         # epmd refuses to stop while other Erlang nodes are registered with it.
         epmd -kill >/dev/null 2>&1 || true
@@ -229,7 +230,8 @@ SW_PID_FILE="$RUN_DIR/seaweedfs.pid"
 SW_LOG="$RUN_DIR/seaweedfs.log"
 SW_START_TIMEOUT=90
 
-SW_PROCESS=weed
+# Only this checkout's server names this data folder.
+SW_PROCESS="-dir=$SW_DIR/data"
 
 seaweedfs_running() {
     pid_alive "$SW_PID_FILE" "$SW_PROCESS" && port_open "$S3_PORT"
@@ -355,7 +357,8 @@ K8S_LOG="$RUN_DIR/k8s-simulator.log"
 K8S_IMAGES="$TEST_CLIENT_DIR/images.json"
 K8S_START_TIMEOUT=30
 
-K8S_PROCESS=k8s_simulator
+# Only this checkout's simulator names this state folder.
+K8S_PROCESS="--state-dir $K8S_STATE_DIR"
 
 k8s_running() {
     pid_alive "$K8S_PID_FILE" "$K8S_PROCESS" && port_open "$KUBE_PORT"

@@ -159,3 +159,34 @@ s.bind(("127.0.0.1", {port})); s.listen(); time.sleep(300)
         holder.kill()
         holder.wait()
 
+
+
+def test_pid_files_naming_another_checkouts_services_are_left_alone(alt_env: dict[str, str], tmp_path: Path) -> None:
+    """Pids are reused, so a pid file left from an earlier run may name the same kind of service
+    started from another checkout. Stand-ins with those services' command lines, in folders of
+    their own, are neither reported as this checkout's services nor stopped by it."""
+    run_dir = Path(alt_env["CLOUD_WORKER_RUN_DIR"])
+    elsewhere = tmp_path / "other-checkout"
+    elsewhere.mkdir()
+    stand_ins = {
+        run_dir / "rabbitmq" / "rabbitmq.pid": "/usr/lib/erlang/erts/bin/beam.smp -- -root /usr/lib/erlang",
+        run_dir / "seaweedfs.pid": f"weed server -dir={elsewhere}/seaweedfs/data",
+        run_dir / "k8s-simulator.pid": f"python -m k8s_simulator --state-dir {elsewhere}/k8s",
+    }
+    processes = []
+    try:
+        for pid_file, command_line in stand_ins.items():
+            # `exec -a` gives the sleeping stand-in the other service's command line.
+            process = subprocess.Popen(["bash", "-c", f'exec -a "{command_line}" sleep 300'], cwd=elsewhere)
+            processes.append(process)
+            pid_file.parent.mkdir(parents=True, exist_ok=True)
+            pid_file.write_text(f"{process.pid}\n")
+        assert service_states(alt_env) == [["rabbitmq", "stopped"], ["seaweedfs", "stopped"], ["k8s", "stopped"]]
+        stopped = run(["bash", str(SERVICES), "stop"], alt_env, timeout=120)
+        assert stopped.returncode == 0, stopped.stdout
+        assert "stopping" not in stopped.stdout, stopped.stdout
+        assert [process.poll() for process in processes] == [None, None, None], "stop ended another checkout's service"
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
