@@ -40,6 +40,8 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // glibc's malloc.h, for the heap gauge.
+        .systemLibrary(name: "CMalloc"),
         .target(name: "CRabbitMQShim", dependencies: ["CRabbitMQ"]),
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
 
@@ -69,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "CloudWorker",
             dependencies: [
-                "Backoff", "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer", "RequestValidation",
+                "Backoff", "CMalloc", "HTTPTransport", "ObjectStore", "JobRunner", "QueueConsumer", "RequestValidation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo, end to end on this machine:
 #   1. install the dependencies (scripts/install-deps.sh)
-#   2. build the worker (swift build -c release)
+#   2. build the worker (swift build -c release --static-swift-stdlib)
 #   3. start RabbitMQ, SeaweedFS (S3) and the Kubernetes API simulator (scripts/services.sh)
 #   4. start the worker against them (log in .run/worker.log)
 #   5. submit the sample job on test-client/sample-job/example-input/ with the test client
@@ -98,8 +98,9 @@ main() {
         step "Using the worker binary CLOUD_WORKER_BIN=$CLOUD_WORKER_BIN (no build)"
         bin="$CLOUD_WORKER_BIN"
     else
-        step "Building the worker: swift build -c release --product cloud-worker"
-        swift build -c release --product cloud-worker
+        # Linked as the container image links it (Dockerfile), so the demo runs what ships.
+        step "Building the worker: swift build -c release --static-swift-stdlib --product cloud-worker"
+        swift build -c release --static-swift-stdlib --product cloud-worker
         bin="$(swift build -c release --show-bin-path)/cloud-worker"
     fi
     [[ -x "$bin" ]] || die "no worker binary at $bin"

@@ -11,6 +11,7 @@ struct StatusRoutes: Sendable {
     let watcher: ResourceWatcher<Job>
     let directory: JobDirectory
     let registry: PrometheusCollectorRegistry
+    let heap: HeapGauge
     let token: String?
 
     func respond(to request: StatusServer.Request) async -> StatusServer.Response {
@@ -29,6 +30,7 @@ struct StatusRoutes: Sendable {
             if !watcher.isConnected { problems.append("API server not reachable") }
             return problems.isEmpty ? .text(200, "ready\n") : .text(503, problems.joined(separator: "; ") + "\n")
         case "/metrics":
+            heap.update()
             return StatusServer.Response(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
         case "/api/jobs":

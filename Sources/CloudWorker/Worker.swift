@@ -42,7 +42,7 @@ struct Worker {
         let routes = StatusRoutes(
             amqp: amqp, watcher: jobWatcher,
             directory: JobDirectory(reconciler: reconciler, rejections: rejections, store: store, archiver: archiver),
-            registry: registry, token: configuration.statusToken)
+            registry: registry, heap: HeapGauge(registry: registry), token: configuration.statusToken)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = configuration.httpPort {

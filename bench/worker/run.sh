@@ -11,7 +11,8 @@ source "$here/../../scripts/common.sh"  # PYTHON: the project's Python, with pik
     die "matplotlib is missing for $PYTHON: $PYTHON -m pip install matplotlib"
 binary="${CLOUD_WORKER_BIN:-}"
 if [[ -z "$binary" ]]; then
-    swift build -c release --package-path "$REPO_ROOT" --product cloud-worker >/dev/null
+    # Built as the container image builds it (Dockerfile): what is measured is what ships.
+    swift build -c release --static-swift-stdlib --package-path "$REPO_ROOT" --product cloud-worker >/dev/null
     binary="$REPO_ROOT/.build/release/cloud-worker"
 fi
 exec "$PYTHON" "$here/bench.py" "$binary" "$@"
