@@ -33,6 +33,9 @@ final class Simulator: @unchecked Sendable {
         var arguments = [
             "python3", "-m", "k8s_simulator", "--host", "127.0.0.1", "--port", "0", "--images", "images.json",
             "--state-dir", "\(directory)/state", "--backoff-base-seconds", "0.2",
+            // A test run that ends without this deinit (killed, or an init that threw) must not
+            // leave the simulator running.
+            "--parent-pid", "\(ProcessInfo.processInfo.processIdentifier)",
         ]
         if access != .plain {
             try Certificates.make(in: directory)

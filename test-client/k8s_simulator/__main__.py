@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--request-log", type=int, default=REQUEST_LOG_SIZE,
                    help=f"API requests kept for GET /_sim/requests (default {REQUEST_LOG_SIZE})")
     p.add_argument("--verbose", action="store_true", help="one access-log line per request on stderr")
+    p.add_argument("--parent-pid", type=int,
+                   help="exit once this process is no longer the parent: a test harness that dies "
+                        "without stopping its simulator does not leave it running")
     a = p.parse_args(argv)
     if bool(a.tls_cert) != bool(a.tls_key):
         p.error("--tls-cert and --tls-key go together")
@@ -62,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         bookmark_interval_seconds=a.bookmark_interval, watch_timeout_min_seconds=a.watch_timeout_min,
         watch_timeout_max_seconds=max(a.watch_timeout_min, a.watch_timeout_max),
         expired_watch_as_event=a.expired_watch_as_event,
-        request_log_size=a.request_log, verbose=a.verbose,
+        request_log_size=a.request_log, verbose=a.verbose, parent_pid=a.parent_pid,
     )
 
 
@@ -90,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     print(f"k8s-simulator listening on {config.scheme}://{config.host}:{config.port}", flush=True)
     while not stop.wait(1.0):
-        pass
+        if config.parent_pid is not None and os.getppid() != config.parent_pid:
+            break
     sim.shutdown()
     server.shutdown()
     server.server_close()

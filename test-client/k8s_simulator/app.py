@@ -40,6 +40,8 @@ class Config:
     expired_watch_as_event: bool = False
     request_log_size: int = REQUEST_LOG_SIZE
     verbose: bool = False
+    # The process that started the simulator, which must outlive it (None: no such check).
+    parent_pid: int | None = None
 
     @property
     def scheme(self) -> str:

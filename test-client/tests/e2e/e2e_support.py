@@ -111,7 +111,7 @@ class RecordingSimulator:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "k8s_simulator", "--host", "127.0.0.1", "--port", str(port),
              "--images", str(images or TEST_CLIENT_DIR / "images.json"), "--state-dir", str(state_dir),
-             "--backoff-base-seconds", "0.2", "--verbose", *(extra_args or [])],
+             "--backoff-base-seconds", "0.2", "--verbose", "--parent-pid", str(os.getpid()), *(extra_args or [])],
             cwd=str(TEST_CLIENT_DIR), env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
         )
         assert self.process.stdout is not None

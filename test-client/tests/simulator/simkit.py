@@ -212,27 +212,16 @@ class SimProcess:
                 self.proc.wait()
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGTERM the simulator if the test process dies without tearing it down."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def start_simulator(state_dir: Path, *extra: str, token: str | None = None, scheme: str = "http") -> SimProcess:
     port = free_port()
     args = [sys.executable, "-m", "k8s_simulator", "--host", "127.0.0.1", "--port", str(port),
             "--images", str(IMAGES), "--state-dir", str(state_dir), "--backoff-base-seconds", "0.2",
-            "--bookmark-interval", "1", *extra]
+            "--bookmark-interval", "1", "--parent-pid", str(os.getpid()), *extra]
     if token:
         args += ["--token", token]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(TEST_CLIENT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen(args, cwd=str(TEST_CLIENT), stdout=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(args, cwd=str(TEST_CLIENT), stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     expected = f"k8s-simulator listening on {scheme}://127.0.0.1:{port}"
