@@ -94,8 +94,9 @@ struct SettingValues {
         }
     }
 
-    func json<Value: Decodable>(_ setting: Setting, as type: Value.Type) throws -> Value? {
-        guard let text = optional(setting) else { return nil }
+    /// The JSON value of a setting that has a default, decoded as `Value`.
+    func json<Value: Decodable>(_ setting: Setting, as type: Value.Type) throws -> Value {
+        let text = self.text(setting)
         do {
             return try JSONDecoder().decode(Value.self, from: Data(text.utf8))
         } catch {

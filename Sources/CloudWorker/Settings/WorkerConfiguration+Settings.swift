@@ -61,7 +61,7 @@ extension WorkerConfiguration {
             pod: PodSettings(
                 imagePullSecrets: values.list(.imagePullSecrets),
                 nodeSelector: try values.keyValues(.nodeSelector),
-                tolerations: try values.json(.tolerations, as: [Toleration].self) ?? [],
+                tolerations: try values.json(.tolerations, as: [Toleration].self),
                 runAsNonRoot: try values.boolean(.runAsNonRoot)
             ),
             workerID: values.given(.workerID) ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())",
