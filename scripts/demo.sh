@@ -35,8 +35,12 @@ step() {
     fi
 }
 
+# client ARGS...: the test client against the local services, on the ports they were started on.
 client() {
-    PYTHONPATH="$TEST_CLIENT_DIR${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -m cloud_worker_client "$@"
+    (
+        eval "$("$SCRIPTS_DIR/services.sh" env)"
+        PYTHONPATH="$TEST_CLIENT_DIR${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m cloud_worker_client "$@"
+    )
 }
 
 stop_worker() {
@@ -155,7 +159,7 @@ main() {
     echo "stop them with: scripts/services.sh stop" >&2
     echo "Run the worker yourself (README.md, \"Run it yourself\"):" >&2
     echo "  eval \"\$(scripts/services.sh env --worker)\" && ${bin#"$REPO_ROOT"/}" >&2
-    echo "  then open its status page, http://127.0.0.1:8080/" >&2
+    echo "  then open its status page, http://127.0.0.1:${CLOUD_WORKER_HTTP_PORT:-8080}/" >&2
     if [[ "$status" != succeeded ]]; then
         echo "DEMO FAILED: reply status '$status' ($(reply_field result))" >&2
         exit 1

@@ -9,8 +9,9 @@ struct HeapGauge: Sendable {
 
     init(registry: PrometheusCollectorRegistry) {
         gauge = registry.makeGauge(
-            name: "cloud_worker_heap_allocated_bytes",
-            help: "Bytes in live heap allocations (glibc mallinfo2: in-use chunks plus mmapped ones)")
+            descriptor: MetricNameDescriptor(
+                namespace: "cloud_worker", metricName: "heap_allocated", unitName: "bytes",
+                helpText: "Bytes in live heap allocations (glibc mallinfo2: in-use chunks plus mmapped ones)"))
     }
 
     func update() {

@@ -6,6 +6,7 @@ other ports, beside the services the other tests use."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import pika
 import pytest
-from deploy_support import REPO_ROOT
+from deploy_support import REPO_ROOT, worker_binary
 
 INSTALL_DEPS = REPO_ROOT / "scripts" / "install-deps.sh"
 SERVICES = REPO_ROOT / "scripts" / "services.sh"
+DEMO = REPO_ROOT / "scripts" / "demo.sh"
 DEBIAN_PYTHON = Path("/usr/bin/python3")
 
 
@@ -159,6 +161,27 @@ s.bind(("127.0.0.1", {port})); s.listen(); time.sleep(300)
         holder.kill()
         holder.wait()
 
+
+
+def test_the_demo_runs_on_ports_of_its_own(alt_env: dict[str, str]) -> None:
+    """The README's first command, with every port moved: the worker and the test client both
+    reach the services on the ports they were started on, and the sample job's reply is printed."""
+    binary = worker_binary()
+    assert os.access(binary, os.X_OK), f"{binary} is missing: build it with `swift build`"
+    with socket.socket() as sock:  # the status port: one the services' ports cannot take
+        sock.bind(("127.0.0.1", 0))
+        http_port = sock.getsockname()[1]
+    env = {**alt_env, "CLOUD_WORKER_BIN": str(binary), "CLOUD_WORKER_HTTP_PORT": str(http_port)}
+    try:
+        demo = run(["bash", str(DEMO)], env, timeout=900)
+        assert demo.returncode == 0, demo.stdout[-6000:]
+        assert "DEMO OK: Job demo-wordcount-" in demo.stdout
+        assert f"amqp://guest:***@127.0.0.1:{alt_env['CLOUD_WORKER_AMQP_PORT']}/" in demo.stdout  # the worker's log
+        reply = json.loads((Path(alt_env["CLOUD_WORKER_RUN_DIR"]) / "demo-reply.json").read_text())
+        assert reply["status"] == "succeeded" and reply["logsComplete"] is True
+        assert f"http://127.0.0.1:{env['CLOUD_WORKER_HTTP_PORT']}/" in demo.stdout
+    finally:
+        run(["bash", str(SERVICES), "stop"], alt_env, timeout=300)
 
 
 def test_pid_files_naming_another_checkouts_services_are_left_alone(alt_env: dict[str, str], tmp_path: Path) -> None:
