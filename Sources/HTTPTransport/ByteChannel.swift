@@ -74,7 +74,12 @@ final class ByteChannel: @unchecked Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 lock.lock()
-                if !chunks.isEmpty {
+                // Once cancelled, always CancellationError: not the chunks still buffered, nor
+                // the transfer's own end, which a cancel makes race with this call.
+                if cancelled {
+                    lock.unlock()
+                    continuation.resume(throwing: CancellationError())
+                } else if !chunks.isEmpty {
                     let chunk = chunks.removeFirst()
                     bufferedBytes -= chunk.count
                     let resume = paused && bufferedBytes < limit ? resumeTransfer : nil
@@ -85,9 +90,6 @@ final class ByteChannel: @unchecked Sendable {
                 } else if let end {
                     lock.unlock()
                     continuation.resume(with: end.map { nil }.mapError { $0 as any Error })
-                } else if cancelled {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
                 } else {
                     reader = continuation
                     lock.unlock()
