@@ -82,7 +82,8 @@ main() {
     fi
 
     step "pytest test-client/tests"
-    local -a pytest_args=(-q "$@")
+    # The slowest tests are listed at the end: what the suite's time goes to.
+    local -a pytest_args=(-q --durations=15 "$@")
     if ! CLOUD_WORKER_BIN="${CLOUD_WORKER_BIN:-$REPO_ROOT/.build/debug/cloud-worker}" \
         PYTHONPATH="$TEST_CLIENT_DIR${PYTHONPATH:+:$PYTHONPATH}" \
         "$PYTHON" -m pytest "$TEST_CLIENT_DIR/tests" "${pytest_args[@]}"; then
