@@ -115,6 +115,39 @@ import Testing
         }
     }
 
+    /// A transfer cancelled while its sink has paused it leaves the client as it was: the
+    /// requests after it, on the handles it frees, complete.
+    @Test(.timeLimit(.minutes(1))) func requestsAfterAPausedStreamIsCancelledComplete() async throws {
+        let router = Router()
+        router.get("big") { _, _ -> Response in
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    let block = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+                    for _ in 0..<1024 { try await writer.write(block) }
+                    try await writer.finish(nil)
+                })
+        }
+        router.get("small") { _, _ in "small" }
+        try await withServer(router) { port in
+            let client = HTTPClient()
+            for _ in 0..<3 {
+                let stream = try await client.stream(
+                    HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/big"), bufferLimit: 16 << 10)
+                #expect(try await stream.next() != nil)
+                // The reader stops: the transfer pauses once the small buffer is full.
+                try await Task.sleep(for: .milliseconds(300))
+                stream.cancel()
+                for _ in 0..<4 {
+                    let response = try await client.send(
+                        HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/small", totalTimeout: 10))
+                    #expect(response.status == 200)
+                    #expect(response.body == Array("small".utf8))
+                }
+            }
+        }
+    }
+
     @Test func aCancelledStreamEndsItsTransfer() async throws {
         let finished = Tally()
         let router = Router()
