@@ -2,6 +2,7 @@
 # Fuzzes the request parser and validator (Fuzz/RequestFuzzer, the RequestValidation module)
 # with libFuzzer and AddressSanitizer: builds it in .build-fuzz, runs a bounded number of inputs
 # (default 100000) from the seed corpus Fuzz/corpus, and prints how many inputs it executed.
+# A seed is a selector byte (`c`: a message of type cancel, `n`: no type) and then the body.
 # Exit status: non-zero on a crash, a hang (10 s), or memory past the limits below.
 # Usage: scripts/fuzz.sh [RUNS]
 set -euo pipefail

@@ -102,24 +102,24 @@ struct RequestPipeline: Sendable {
     /// `cancelled`, once, with its logs. Naming no such Job is a rejection.
     private func handle(_ cancel: CancelRequest, delivery: AMQPDelivery, identity: RequestIdentity, logger: Logger) async throws {
         let selector = JobSpecBuilder(configuration: configuration).selector
-        let targets = cancel.matches(try await kubernetes.list(Job.self, labelSelector: selector).items, scope: configuration.cancelScope)
+        let targets: [Job]
+        do {
+            let jobs = try await retryingWhileUnreachable(logger: logger) {
+                try await kubernetes.list(Job.self, labelSelector: selector).items
+            }
+            targets = cancel.matches(jobs, scope: configuration.cancelScope)
+            try await retryingWhileUnreachable(logger: logger) {
+                for job in targets { try await stop(job, cancelledBy: identity, logger: logger) }
+            }
+        } catch let rejection as RequestRejection {
+            try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
+            return
+        }
         guard !targets.isEmpty else {
             let rejection = RequestRejection(
                 field: "cancel", reason: "no unfinished job has the request id or name \(RequestRejection.quoted(cancel.target))")
             try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
             return
-        }
-        for job in targets {
-            do {
-                let now = Date()
-                let patch = JobPatch.stop(
-                    job: job, now: now,
-                    annotations: [JobMetadata.cancelledBy: identity.value, JobMetadata.stopRequested: now.formatted(.iso8601)])
-                _ = try await kubernetes.patchJob(job.name, patch, resourceVersion: nil)
-                logger.info("job cancelled", metadata: ["job": "\(job.name)"])
-            } catch let error as KubernetesError where error.status == 404 {
-                logger.info("job to cancel is gone already", metadata: ["job": "\(job.name)"])
-            }
         }
         let names = targets.map(\.name).joined(separator: ", ")
         let reply = Reply(
@@ -131,6 +131,20 @@ struct RequestPipeline: Sendable {
             reply, replyTo: properties.replyTo, correlationID: properties.correlationID ?? properties.messageID, logger: logger)
         Counter(label: "cloud_worker_requests_total", dimensions: [("outcome", "cancel")]).increment()
         try await amqp.ack(delivery)
+    }
+
+    /// Marks the Job with who cancelled it and stops its pods (an active deadline already past).
+    private func stop(_ job: Job, cancelledBy identity: RequestIdentity, logger: Logger) async throws {
+        do {
+            let now = Date()
+            let patch = JobPatch.stop(
+                job: job, now: now,
+                annotations: [JobMetadata.cancelledBy: identity.value, JobMetadata.stopRequested: now.formatted(.iso8601)])
+            _ = try await kubernetes.patchJob(job.name, patch, resourceVersion: nil)
+            logger.info("job cancelled", metadata: ["job": "\(job.name)"])
+        } catch let error as KubernetesError where error.status == 404 {
+            logger.info("job to cancel is gone already", metadata: ["job": "\(job.name)"])
+        }
     }
 
     /// Creates the Job, and for a fan-out its task ConfigMap, retrying while the API server is
@@ -164,13 +178,34 @@ struct RequestPipeline: Sendable {
             }
         }
         guard let ownerUID, let configMap = try JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }
+        do {
+            try await retryingWhileUnreachable(logger: logger) {
+                do {
+                    try await kubernetes.createConfigMap(configMap)
+                } catch let error as KubernetesError where error.status == 409 {
+                    // Made by an earlier delivery of this request.
+                }
+            }
+        } catch let rejection as RequestRejection {
+            try await withdraw(spec.name, logger: logger)
+            throw rejection
+        }
+    }
+
+    /// Removes a Job whose request is rejected after it was made (its pods would wait for their
+    /// tasks for ever): marked reported, since the rejection is its one reply, and released, so
+    /// that no replica reports it, then deleted.
+    private func withdraw(_ name: String, logger: Logger) async throws {
+        let release = JobPatch(annotations: [JobMetadata.reported: "true"], finalizers: [])
         try await retryingWhileUnreachable(logger: logger) {
             do {
-                try await kubernetes.createConfigMap(configMap)
-            } catch let error as KubernetesError where error.status == 409 {
-                // Made by an earlier delivery of this request.
+                _ = try await kubernetes.patchJob(name, release, resourceVersion: nil)
+                try await kubernetes.deleteJob(name)
+            } catch let error as KubernetesError where error.status == 404 {
+                // Gone already.
             }
         }
+        logger.info("job withdrawn: its request was rejected", metadata: ["job": "\(name)"])
     }
 
     /// Deletes a reported Job and waits until it is gone, for its name to be free again.

@@ -100,7 +100,9 @@ actor JobReconciler {
     /// have delivered their first list.
     func run() async {
         await withDiscardingTaskGroup { group in
-            var armed: Double?
+            // When the timers still sleeping fire. A timer is added only for a key due before all
+            // of them, so that a later one still covers the keys due after the earlier fires.
+            var timers: [Double] = []
             while !Task.isCancelled {
                 for order in takeArchiveOrders() {
                     group.addTask { await self.runArchive(order) }
@@ -109,9 +111,9 @@ actor JobReconciler {
                     group.addTask { await self.reconcile(key) }
                 }
                 let now = clock()
-                if let fired = armed, fired <= now { armed = nil }
-                if let due = queue.nextDue, armed.map({ due < $0 }) ?? true {
-                    armed = due
+                timers.removeAll { $0 <= now }
+                if let due = queue.nextDue, timers.allSatisfy({ due < $0 }) {
+                    timers.append(due)
                     group.addTask {
                         try? await Task.sleep(for: .seconds(max(0, due - now)))
                         self.wakeup.signal()

@@ -1,8 +1,9 @@
 """Cancel requests (SPEC §3): `{"cancel": "<request id or job name>"}` or AMQP type `cancel`
-stops the unfinished Job; the original request gets a `cancelled` reply, the cancel request a
-reply naming what it cancelled, and the Job, reported, stays for the finished-job retention
-(short here) like any finished Job, then is deleted. A cancel that names no unfinished job is
-rejected and dead-lettered like any bad request."""
+stops the unfinished Job (it is not deleted: its pods are stopped through an active deadline);
+the original request gets one `cancelled` reply, the cancel request one reply naming what it
+cancelled, also with two replicas on the queue, and the Job, reported, stays for the
+finished-job retention (short here) like any finished Job, then is deleted. A cancel that
+names no unfinished job is rejected and dead-lettered like any bad request."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import urllib.request
 from typing import Any
 
 import pytest
+from cloud_worker_client.rpc import ReplyTimeout
 from e2e_support import REPLY_TIMEOUT, describe
 
 pytestmark = pytest.mark.e2e
 
 BUSYBOX = "busybox:latest"
 RETENTION_SECONDS = 2
+# How long a second reply is waited for: the first came when the Job was reported, and a second
+# reporter would have had the same facts at the same time.
+SECOND_REPLY_WAIT = 3.0
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +45,29 @@ def wait_for_job(endpoints: Any, request_id: str) -> dict[str, Any]:
     return jobs[0]
 
 
+def assert_no_second_reply(rpc: Any, *correlation_ids: str) -> None:
+    for correlation_id in correlation_ids:
+        with pytest.raises(ReplyTimeout):
+            extra = rpc.wait_for_reply(correlation_id, SECOND_REPLY_WAIT)
+            pytest.fail(f"a second reply to {correlation_id}: {describe(extra.json)}")
+
+
+def assert_stopped_not_deleted(endpoints: Any, request_id: str, cancel_id: str) -> None:
+    """Right after the cancel's reply: the Job is there, marked with who cancelled it and given
+    an active deadline that stops its pods, and nobody deleted it."""
+    (job,) = jobs_of_request(endpoints, request_id)
+    assert job["metadata"]["annotations"].get("cloud-worker.io/cancelled-by") == cancel_id, job["metadata"]
+    assert "activeDeadlineSeconds" in job["spec"], job["spec"]
+    assert "deletionTimestamp" not in job["metadata"], job["metadata"]
+
+
 def long_request(bucket: str, job_name: str) -> dict[str, Any]:
     return {"image": BUSYBOX, "jobName": job_name, "inputBucket": bucket, "timeOut": 5,
             "command": ["sh", "-c", "echo waiting; sleep 120"]}
 
 
 @pytest.mark.parametrize("how", ["request id", "job name", "cancel type"])
-def test_cancel_deletes_the_job_and_both_requests_get_replies(
+def test_cancel_stops_the_job_and_both_requests_get_one_reply_each(
     running_worker: Any, bucket_factory: Any, endpoints: Any, how: str
 ) -> None:
     bucket = bucket_factory("cancel")
@@ -61,7 +82,9 @@ def test_cancel_deletes_the_job_and_both_requests_get_replies(
         else:
             cancel = rpc.publish({"requestId": original.correlation_id}, message_type="cancel")
         cancel_reply = rpc.wait_for_reply(cancel.correlation_id, REPLY_TIMEOUT).json
+        assert_stopped_not_deleted(endpoints, original.correlation_id, cancel.correlation_id)
         original_reply = rpc.wait_for_reply(original.correlation_id, REPLY_TIMEOUT).json
+        assert_no_second_reply(rpc, original.correlation_id, cancel.correlation_id)
 
     k8s_job = job["metadata"]["name"]
     assert cancel_reply["status"] == "succeeded", describe(cancel_reply)
@@ -104,3 +127,24 @@ def test_cancel_naming_no_job_is_rejected_and_dead_lettered(running_worker: Any,
             time.sleep(0.1)
     assert json.loads(body) == {"cancel": "no-such-request"}
     assert properties.headers["x-rejected-field"] == "cancel"
+
+
+def test_with_two_replicas_a_cancel_gives_one_reply_each(
+    running_worker: Any, worker: Any, bucket_factory: Any, endpoints: Any
+) -> None:
+    # A second replica on the same queues (the module's worker is the first): either may take
+    # the cancel, and both see the cancelled Job end.
+    worker(CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS=str(RETENTION_SECONDS), CLOUD_WORKER_ID="cancel-second-replica")
+    bucket = bucket_factory("cancel-replicas")
+    with running_worker.rpc() as rpc:
+        original = rpc.publish(long_request(bucket, "e2e-cancel-replicas"))
+        wait_for_job(endpoints, original.correlation_id)
+        cancel = rpc.publish({"cancel": original.correlation_id})
+        cancel_reply = rpc.wait_for_reply(cancel.correlation_id, REPLY_TIMEOUT).json
+        assert_stopped_not_deleted(endpoints, original.correlation_id, cancel.correlation_id)
+        original_reply = rpc.wait_for_reply(original.correlation_id, REPLY_TIMEOUT).json
+        assert_no_second_reply(rpc, original.correlation_id, cancel.correlation_id)
+    assert cancel_reply["reason"] == "Cancelled", describe(cancel_reply)
+    assert original_reply["status"] == "cancelled", describe(original_reply)
+    assert original_reply["message"] == f"cancelled by request {cancel.correlation_id}", describe(original_reply)
+    assert [log["complete"] for log in original_reply["logs"]] == [True], describe(original_reply)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pika
 import pytest
+from cloud_worker_client.rpc import ReplyTimeout
 from e2e_support import REPLY_TIMEOUT, RecordingSimulator, dead_letter, describe, simulator_with_secrets
 
 pytestmark = pytest.mark.e2e
@@ -274,7 +275,7 @@ def test_foreign_job_with_the_same_name_is_not_adopted(
     assert status == 200 and job["metadata"]["annotations"]["cloud-worker.io/request-id"] == "someone-else", job
 
 
-@pytest.mark.parametrize("status", [403, 404, 413])
+@pytest.mark.parametrize("status", [401, 403, 404, 413])
 def test_permanent_api_error_rejects_without_requeueing(
     strict_worker: Any, simulator: RecordingSimulator, endpoints: Any, bucket_factory: Any, status: int
 ) -> None:
@@ -288,6 +289,60 @@ def test_permanent_api_error_rejects_without_requeueing(
     assert "injected fault" in headers["x-rejected-reason"], headers
     creates = simulator.requests(verb="create", resource="jobs")[before:]
     assert len(creates) == 1, f"the request was tried {len(creates)} times: {creates}"
+
+
+def test_refused_task_configmap_leaves_no_job_and_no_second_reply(
+    strict_worker: Any, simulator: RecordingSimulator, endpoints: Any, bucket_factory: Any
+) -> None:
+    """A fan-out's Job is made before its task ConfigMap (which names the Job as its owner): when
+    the API server refuses the ConfigMap for good, the Job made for it goes too, unreported, so
+    the rejection stays the request's one reply."""
+    simulator.admin("/_sim/faults", {"errorStatus": 403, "pathContains": "/configmaps", "method": "POST", "count": 1})
+    with strict_worker.rpc() as rpc:
+        try:
+            published = rpc.publish(base(jobName="e2e-configmap-refused", inputBucket=bucket_factory("cm"),
+                                         tasks=[1, 2], command=["sh", "-c", "sleep 1"]))
+            reply = rpc.wait_for_reply(published.correlation_id, REPLY_TIMEOUT).json
+        finally:
+            simulator.call("POST", "/_sim/faults/clear")
+        assert_rejected(strict_worker, simulator, endpoints, published.correlation_id, reply, "job")
+        with pytest.raises(ReplyTimeout):
+            extra = rpc.wait_for_reply(published.correlation_id, 5)
+            pytest.fail(f"a second reply: {describe(extra.json)}")
+    creates = [e for e in simulator.requests(verb="create", resource="jobs")
+               if (e.get("body") or {}).get("metadata", {}).get("annotations", {}).get("cloud-worker.io/request-id")
+               == published.correlation_id]
+    assert len(creates) == 1, creates
+
+
+def test_cancel_refused_by_the_api_server_is_rejected_with_its_message(
+    strict_worker: Any, simulator: RecordingSimulator, endpoints: Any, bucket_factory: Any
+) -> None:
+    with strict_worker.rpc() as rpc:
+        original = rpc.publish(base(jobName="e2e-cancel-refused", inputBucket=bucket_factory("cancel"),
+                                    command=["sh", "-c", "echo started; sleep 60"]))
+        deadline = time.monotonic() + 30
+        while not (jobs := jobs_of(simulator, original.correlation_id, endpoints.namespace)):
+            assert time.monotonic() < deadline, "no Job for the request"
+            time.sleep(0.1)
+        job_path = f"/jobs/{jobs[0]['metadata']['name']}"
+        simulator.admin("/_sim/faults", {"errorStatus": 403, "pathContains": job_path, "method": "PATCH", "count": 1})
+        try:
+            refused = rpc.publish({"cancel": original.correlation_id})
+            refused_reply = rpc.wait_for_reply(refused.correlation_id, REPLY_TIMEOUT).json
+        finally:
+            simulator.call("POST", "/_sim/faults/clear")
+        assert refused_reply["status"] == "rejected", describe(refused_reply)
+        assert refused_reply["message"].startswith("job: ") and "injected fault" in refused_reply["message"], \
+            describe(refused_reply)
+        patches = [e for e in simulator.requests(verb="patch", resource="jobs") if job_path in e.get("path", "")]
+        assert len(patches) == 1, f"the refused cancel was tried {len(patches)} times: {patches}"
+        # The Job runs on, and a cancel the API server takes still works.
+        cancel = rpc.publish({"cancel": original.correlation_id})
+        assert rpc.wait_for_reply(cancel.correlation_id, REPLY_TIMEOUT).json["reason"] == "Cancelled"
+        original_reply = rpc.wait_for_reply(original.correlation_id, REPLY_TIMEOUT).json
+    assert original_reply["status"] == "cancelled", describe(original_reply)
+    assert original_reply["message"] == f"cancelled by request {cancel.correlation_id}", describe(original_reply)
 
 
 # ---------------------------------------------------------------- size, poison messages
