@@ -201,6 +201,18 @@ import Testing
         #expect(Self.decide(Self.facts(nil, now: 4)) == .forget)
     }
 
+    @Test func aJobGoneFromTheCacheWhileItsLogIsArchivedIsReportedOnceTheArchiveEnds() {
+        let tombstone = Self.job(deleted: 3)
+        let pods = [Self.pod(.running)]
+        #expect(Self.decide(Self.facts(nil, pods: pods, archives: ["test-job-1-a": .running], now: 4, tombstone: tombstone)) == .wait)
+        let done = ["test-job-1-a": ArchiveState.done(Self.log())]
+        guard case .publish(let reply) = Self.decide(Self.facts(nil, pods: pods, archives: done, now: 5, tombstone: tombstone)) else {
+            Issue.record("expected a reply")
+            return
+        }
+        #expect(reply.logs?.map(\.pod) == ["test-job-1-a"])
+    }
+
     // MARK: - Pods
 
     @Test func aPodDeletedMidArchiveIsStillWaitedForAndReported() {

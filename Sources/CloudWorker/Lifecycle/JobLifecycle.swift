@@ -207,11 +207,12 @@ enum JobLifecycle {
     }
 
     /// A Job gone from the cache. If it went unreported (its finalizer removed by someone),
-    /// its holder still sends the one reply it can: what it knows, with the logs it archived.
+    /// its holder still sends the one reply it can: what it knows, with the logs it archived,
+    /// once the archives still running have ended (their logs end with the Job gone).
     static func afterDeletion(_ facts: JobFacts, _ settings: LifecycleSettings) -> Action {
-        guard let job = facts.tombstone, !facts.replied, job.annotations[JobMetadata.claimedBy] == settings.workerID,
-            facts.archives.values.allSatisfy({ $0 != .running })
+        guard let job = facts.tombstone, !facts.replied, job.annotations[JobMetadata.claimedBy] == settings.workerID
         else { return .forget }
+        if facts.archives.values.contains(.running) { return .wait }
         let finished = JobOutcome.finalCondition(of: job).map(Ending.finished) ?? .deleted
         return .publish(reply(job: job, pods: facts.pods, ending: finished, facts: facts))
     }
