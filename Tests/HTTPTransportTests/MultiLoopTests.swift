@@ -181,6 +181,18 @@ import Testing
     }
 
     /// Threads of this process now.
+    /// S3 signs the path as sent, so libcurl must not resolve `.` and `..` segments first
+    /// (`CURLOPT_PATH_AS_IS`): the server sees the path exactly as given.
+    @Test func aPathWithDotSegmentsGoesOutAsGiven() async throws {
+        let router = Router()
+        router.get("**") { request, _ in request.uri.path }
+        try await withServer(router) { port in
+            let path = "/logs/./job/../pod/%2E%2E/run.log"
+            let response = try await HTTPClient().send(HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)\(path)"))
+            #expect(String(decoding: response.body, as: UTF8.self) == path)
+        }
+    }
+
     static func threads() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
     }
