@@ -35,6 +35,13 @@ struct CancelRequest: Sendable, Equatable {
         }
     }
 
+    /// The Jobs a cancel with this identity stopped already, for a cancel that comes again
+    /// (redelivered after its reply, or sent again): it is answered as it was the first time,
+    /// not rejected for naming no unfinished job.
+    static func stopped(by identity: String, in jobs: [Job]) -> [Job] {
+        jobs.filter { $0.annotations[JobMetadata.cancelledBy] == identity }
+    }
+
     private func isSameProducer(_ job: Job) -> Bool {
         (replyTo != nil && job.annotations[JobMetadata.replyTo] == replyTo)
             || (producer != nil && job.annotations[JobMetadata.producer] == producer)

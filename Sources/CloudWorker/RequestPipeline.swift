@@ -107,10 +107,12 @@ struct RequestPipeline: Sendable {
             let jobs = try await retryingWhileUnreachable(logger: logger) {
                 try await kubernetes.list(Job.self, labelSelector: selector).items
             }
-            targets = cancel.matches(jobs, scope: configuration.cancelScope)
+            let stopped = CancelRequest.stopped(by: identity.value, in: jobs)
+            let toStop = cancel.matches(jobs, scope: configuration.cancelScope).filter { job in !stopped.contains { $0.name == job.name } }
             try await retryingWhileUnreachable(logger: logger) {
-                for job in targets { try await stop(job, cancelledBy: identity, logger: logger) }
+                for job in toStop { try await stop(job, cancelledBy: identity, logger: logger) }
             }
+            targets = stopped + toStop
         } catch let rejection as RequestRejection {
             try await reject(delivery, identity: identity, rejection: rejection, logger: logger)
             return

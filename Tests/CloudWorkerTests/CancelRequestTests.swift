@@ -44,6 +44,16 @@ import Testing
         #expect(Self.cancel("nightly", replyTo: "").matches(Self.jobs, scope: .producer).isEmpty)
     }
 
+    @Test func aCancelComeAgainFindsTheJobsItStoppedFinishedOrNot() throws {
+        var stopping = try Self.job("nightly-1a2b", request: "r1", requested: "nightly")
+        stopping.metadata.annotations?["cloud-worker.io/cancelled-by"] = "cancel-1"
+        var finished = try Self.job("other-5e6f", request: "r3", requested: "other", finished: true)
+        finished.metadata.annotations?["cloud-worker.io/cancelled-by"] = "cancel-1"
+        let jobs = [stopping, finished, Self.jobs[1]]
+        #expect(CancelRequest.stopped(by: "cancel-1", in: jobs).map(\.name) == ["nightly-1a2b", "other-5e6f"])
+        #expect(CancelRequest.stopped(by: "cancel-2", in: jobs).isEmpty)
+    }
+
     @Test func anyScopeReachesEveryJobOfTheName() {
         #expect(Self.cancel("nightly").matches(Self.jobs, scope: .any).map(\.name) == ["nightly-1a2b", "nightly-3c4d"])
     }

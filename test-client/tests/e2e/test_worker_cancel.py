@@ -137,3 +137,23 @@ def test_with_two_replicas_a_cancel_gives_one_reply_each(
     assert original_reply["status"] == "cancelled", describe(original_reply)
     assert original_reply["message"] == f"cancelled by request {cancel.correlation_id}", describe(original_reply)
     assert [log["complete"] for log in original_reply["logs"]] == [True], describe(original_reply)
+
+
+def test_a_cancel_sent_again_is_answered_as_the_first_time(running_worker: Any, bucket_factory: Any, endpoints: Any) -> None:
+    """The same cancel message again (as the broker redelivers it when a worker dies between the
+    reply and the ack) finds its Job stopped, not unfinished: it gets the same answer, not a
+    rejection, and the cancelled request no second reply."""
+    bucket = bucket_factory("cancel-again")
+    cancel_id = f"e2e-cancel-again-{time.time_ns()}"
+    with running_worker.rpc() as rpc:
+        original = rpc.publish(long_request(bucket, "e2e-cancel-again"))
+        wait_for_job(endpoints, original.correlation_id)
+        rpc.publish({"cancel": original.correlation_id}, correlation_id=cancel_id)
+        first = rpc.wait_for_reply(cancel_id, REPLY_TIMEOUT).json
+        assert rpc.wait_for_reply(original.correlation_id, REPLY_TIMEOUT).json["status"] == "cancelled"
+        rpc.publish({"cancel": original.correlation_id}, correlation_id=cancel_id)
+        again = rpc.wait_for_reply(cancel_id, REPLY_TIMEOUT).json
+        assert no_reply_within(rpc, original.correlation_id), "a second reply to the cancelled request"
+    assert first["reason"] == "Cancelled", describe(first)
+    fields = ("status", "reason", "k8sJob", "result", "requestId")
+    assert {k: again.get(k) for k in fields} == {k: first.get(k) for k in fields}, describe(again)
