@@ -5,7 +5,8 @@
 #   3. start the local services (scripts/services.sh start)
 #   4. regenerate the botocore SigV4 differential vectors, then swift test (unit tests, and
 #      integration tests against the local RabbitMQ, SeaweedFS and simulators of their own;
-#      the 100 MiB rotated-log test runs on its own afterwards)
+#      the 100 MiB rotated-log test runs on its own afterwards), then 100,000 inputs of the
+#      request fuzzer (scripts/fuzz.sh)
 #   5. python3 -m pytest test-client/tests -q (simulator tests and end-to-end tests through
 #      the real broker, SeaweedFS, the simulator and the debug worker .build/debug/cloud-worker)
 # Services this script started are stopped when it exits; services that were already running
