@@ -217,16 +217,10 @@ struct RequestPipeline: Sendable {
         } catch let error as KubernetesError where error.status == 404 {
             return
         }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            do {
-                guard try await kubernetes.getJob(job.name).metadata.uid == job.metadata.uid else { return }
-            } catch let error as KubernetesError where error.status == 404 {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(200))
+        guard try await kubernetes.untilDeleted(job, timeoutSeconds: 60) else {
+            throw RequestRejection(
+                field: "jobName", reason: "the earlier Job \(job.name) of this request is still being deleted after 60 s")
         }
-        throw RequestRejection(field: "jobName", reason: "the earlier Job \(job.name) of this request is still being deleted after 60 s")
     }
 
     /// Runs `operation` until the API server answers. What it refuses for good (a 4xx other than

@@ -57,6 +57,45 @@ public final class KubernetesClient: Sendable {
         _ = try await call("DELETE", "\(jobsPath)/\(name)", body: body, operation: "delete job \(name)")
     }
 
+    /// Waits on a watch of this one Job, from the version given, until it is deleted or its
+    /// name holds another Job (true), or until `timeoutSeconds` pass (false): no polling, and no
+    /// deletion missed, since the watch replays what happened after that version.
+    public func untilDeleted(_ job: Job, timeoutSeconds: Int) async throws -> Bool {
+        guard let version = job.metadata.resourceVersion else { return try await isGone(job) }
+        let query = [
+            ("watch", "1"), ("fieldSelector", "metadata.name=\(job.name)"), ("resourceVersion", version),
+            ("timeoutSeconds", "\(timeoutSeconds)"),
+        ]
+        let stream = try await openStream(
+            makeRequest("GET", jobsPath, query: query, body: [], contentType: nil, timeout: 0), operation: "watch job \(job.name)")
+        defer { stream.cancel() }
+        var lines = LineSplitter()
+        while let chunk = try await stream.next() {
+            for line in lines.append(chunk) {
+                switch try WatchLine<Job>(line) {
+                case .change(let object, let deleted) where deleted || object.metadata.uid != job.metadata.uid:
+                    return true
+                case .error(let code, _, _) where code == 410:
+                    return try await isGone(job)  // the version is too old to watch from
+                case .error(let code, let reason, let message):
+                    throw KubernetesError(
+                        status: code ?? 500, reason: reason ?? "WatchError", message: message ?? "", operation: "watch job \(job.name)")
+                case .change, .bookmark:
+                    continue
+                }
+            }
+        }
+        return try await isGone(job)
+    }
+
+    private func isGone(_ job: Job) async throws -> Bool {
+        do {
+            return try await getJob(job.name).metadata.uid != job.metadata.uid
+        } catch let error as KubernetesError where error.status == 404 {
+            return true
+        }
+    }
+
     /// Creates a ConfigMap from its JSON manifest (a fan-out's task arguments).
     public func createConfigMap(_ manifest: [UInt8]) async throws {
         _ = try await call(

@@ -241,6 +241,23 @@ import Testing
             try await simulator.requestCounts()["GET /apis/batch/v1/namespaces/{ns}/jobs/{name}"] == getsBefore + 1, "a 404 is not retried")
     }
 
+    @Test func aDeletionIsWaitedForOnAWatchOfTheJob() async throws {
+        let simulator = try Simulator(.plain)
+        let created = try await simulator.client.createJob(try JobManifest.json(testJob(run: "until-deleted", script: "sleep 30")))
+        // Nothing deletes it: the watch ends with its timeout.
+        let started = ContinuousClock.now
+        #expect(try await simulator.client.untilDeleted(created, timeoutSeconds: 1) == false)
+        #expect(ContinuousClock.now - started >= .seconds(1))
+        // Deleted after the version given, before the wait began: the watch replays the deletion.
+        try await simulator.client.deleteJob(created.name)
+        #expect(try await simulator.client.untilDeleted(created, timeoutSeconds: 30) == true)
+        // Two watches (counted as gets of the collection) and one get, after the first watch's
+        // timeout: no polling.
+        let counts = try await simulator.requestCounts()
+        #expect(counts["GET /apis/batch/v1/namespaces/{ns}/jobs"] == 2, "\(counts)")
+        #expect(counts["GET /apis/batch/v1/namespaces/{ns}/jobs/{name}"] == 1, "\(counts)")
+    }
+
     @Test(arguments: [Access.tlsToken, .kubeconfigClientCertificate]) func missingOrWrongCredentialsAreReportedAsUnauthorized(
         access: Access
     )
