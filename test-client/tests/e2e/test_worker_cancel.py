@@ -157,3 +157,25 @@ def test_a_cancel_sent_again_is_answered_as_the_first_time(running_worker: Any, 
     assert first["reason"] == "Cancelled", describe(first)
     fields = ("status", "reason", "k8sJob", "result", "requestId")
     assert {k: again.get(k) for k in fields} == {k: first.get(k) for k in fields}, describe(again)
+
+
+def test_a_cancel_by_job_name_reaches_only_the_same_producers_jobs(
+    running_worker: Any, bucket_factory: Any, endpoints: Any
+) -> None:
+    """Job names are the producers' own: another producer (here: another reply queue) naming the
+    same jobName cancels nothing and is rejected; the request's own producer can cancel it."""
+    bucket = bucket_factory("cancel-scope")
+    with running_worker.rpc() as owner, running_worker.rpc() as other:
+        original = owner.publish(long_request(bucket, "e2e-cancel-scope"))
+        wait_for_job(endpoints, original.correlation_id)
+        foreign = other.publish({"cancel": "e2e-cancel-scope"})
+        foreign_reply = other.wait_for_reply(foreign.correlation_id, REPLY_TIMEOUT).json
+        assert foreign_reply["status"] == "rejected", describe(foreign_reply)
+        assert foreign_reply["message"].startswith("cancel: no unfinished job"), describe(foreign_reply)
+        (job,) = jobs_of_request(endpoints, original.correlation_id)
+        assert "cloud-worker.io/cancelled-by" not in job["metadata"].get("annotations", {}), job["metadata"]
+        own = owner.publish({"cancel": "e2e-cancel-scope"})
+        assert owner.wait_for_reply(own.correlation_id, REPLY_TIMEOUT).json["reason"] == "Cancelled"
+        original_reply = owner.wait_for_reply(original.correlation_id, REPLY_TIMEOUT).json
+    assert original_reply["status"] == "cancelled", describe(original_reply)
+    assert original_reply["message"] == f"cancelled by request {own.correlation_id}", describe(original_reply)
