@@ -7,6 +7,8 @@ struct ReplyPublisher: Sendable {
     let amqp: AMQPClient
     let defaultQueue: String
 
+    var isConnected: Bool { amqp.isConnected }
+
     func publish(_ reply: Reply, replyTo: String?, correlationID: String?, logger: Logger) async throws {
         let message = AMQPMessage(
             body: reply.json,
@@ -14,6 +16,9 @@ struct ReplyPublisher: Sendable {
                 contentType: "application/json", messageID: nil, correlationID: correlationID, type: "reply",
                 deliveryMode: 2))
         let destination = replyTo.flatMap { $0.isEmpty ? nil : $0 } ?? defaultQueue
+        // Without a connection a publish would wait for the next one, however long the broker
+        // stays away: the caller's delivery is void by then, or its claim stale.
+        guard isConnected else { throw AMQPError(.connectionLost, "no connection to the broker") }
         do {
             try await amqp.publish(message, routingKey: destination)
         } catch let error as AMQPError where error.code == .unroutable && destination != defaultQueue {

