@@ -90,6 +90,8 @@ let package = Package(
             dependencies: [
                 "HTTPTransport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
             ]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["Backoff", "ObjectStore"], resources: [.copy("Vectors")]),
         .testTarget(

@@ -35,6 +35,10 @@ final class CurlEasy {
         set(CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
         set(CURLOPT_TIMEOUT_MS, Int(request.totalTimeout * 1000))
         set(CURLOPT_TCP_KEEPALIVE, 1)
+        // Over HTTP/2 one connection carries every transfer to a host: a transfer started while
+        // the first connection is being set up waits to learn whether it multiplexes, instead of
+        // opening a connection of its own.
+        set(CURLOPT_PIPEWAIT, 1)
         set(CURLOPT_ACCEPT_ENCODING, "")  // what the server may compress, libcurl decodes
         configure(transfer.tls)
 
