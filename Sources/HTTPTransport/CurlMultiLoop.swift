@@ -92,13 +92,22 @@ final class CurlMultiLoop: @unchecked Sendable {
             let headerList = easy.prepare(transfer)
             running[easy.pointer] = Running(transfer: transfer, easy: easy, headerList: headerList)
             easyOf[ObjectIdentifier(transfer)] = easy.pointer
-            _ = curl_multi_add_handle(multi, easy.pointer)
+            let added = curl_multi_add_handle(multi, easy.pointer)
+            // A transfer libcurl did not take would otherwise never end.
+            if added != CURLM_OK {
+                end(easy.pointer, reusable: false) { running in
+                    .failure(
+                        HTTPError(
+                            kind: .other, curlCode: Int(added.rawValue), message: String(cString: curl_multi_strerror(added)),
+                            target: running.transfer.target))
+                }
+            }
         case .resume(let transfer):
             guard let handle = easyOf[ObjectIdentifier(transfer)] else { return }
             running[handle]?.easy.unpause()
         case .cancel(let transfer):
             guard let handle = easyOf[ObjectIdentifier(transfer)] else { return }
-            end(handle) { .failure($0.transfer.cancellation) }
+            end(handle, reusable: false) { .failure($0.transfer.cancellation) }
         }
     }
 
@@ -108,17 +117,21 @@ final class CurlMultiLoop: @unchecked Sendable {
         while let message = curl_multi_info_read(multi, &queued) {
             guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
-            end(handle) { running in running.easy.outcome(of: running.transfer, code: code) }
+            end(handle, reusable: code == CURLE_OK) { running in running.easy.outcome(of: running.transfer, code: code) }
         }
     }
 
-    private func end(_ handle: UnsafeMutableRawPointer, outcome: (Running) -> Result<Void, HTTPError>) {
+    /// Removes the transfer's handle and completes it. Only a handle whose transfer libcurl
+    /// finished cleanly is kept for reuse: one removed mid-transfer (cancelled, perhaps while
+    /// paused) may carry state that `curl_easy_reset` does not clear, and a later transfer on it
+    /// then never ran to its end.
+    private func end(_ handle: UnsafeMutableRawPointer, reusable: Bool, outcome: (Running) -> Result<Void, HTTPError>) {
         guard let ended = running.removeValue(forKey: handle) else { return }
         easyOf[ObjectIdentifier(ended.transfer)] = nil
         let result = outcome(ended)
         _ = curl_multi_remove_handle(multi, handle)
         curl_slist_free_all(ended.headerList)
-        if idle.count < Self.idleLimit { idle.append(ended.easy) }
+        if reusable, idle.count < Self.idleLimit { idle.append(ended.easy) }
         ended.transfer.completion(result)
     }
 }
