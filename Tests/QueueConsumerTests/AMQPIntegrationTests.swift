@@ -8,6 +8,13 @@ import Testing
 @Suite(.serialized) struct AMQPIntegrationTests {
     static let url = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F"
 
+    /// The broker's URL with one part changed: the same broker, wherever its port was moved.
+    static func url(changing change: (inout URLComponents) -> Void) throws -> String {
+        var components = try #require(URLComponents(string: url))
+        change(&components)
+        return try #require(components.string)
+    }
+
     static func client(
         queue: String, url: String = url, prefetch: Int = 10, heartbeat: Int = 30, consumes: Bool = true, maxBodyBytes: Int = .max
     ) throws -> AMQPClient {
@@ -102,14 +109,14 @@ import Testing
     }
 
     @Test func wrongPasswordIsNamed() async throws {
-        let client = try Self.client(queue: Self.uniqueQueue(), url: "amqp://guest:wrong@127.0.0.1:5672/%2F")
+        let client = try Self.client(queue: Self.uniqueQueue(), url: Self.url(changing: { $0.password = "wrong" }))
         let error = await #expect(throws: AMQPError.self) { try await client.start(retryingUnavailableBroker: false) }
         #expect(error?.code == .authenticationFailed)
         #expect(error?.description.contains("wrong") == false)
     }
 
     @Test func unknownVirtualHostIsNamed() async throws {
-        let client = try Self.client(queue: Self.uniqueQueue(), url: "amqp://guest:guest@127.0.0.1:5672/no-such-vhost")
+        let client = try Self.client(queue: Self.uniqueQueue(), url: Self.url(changing: { $0.percentEncodedPath = "/no-such-vhost" }))
         let error = await #expect(throws: AMQPError.self) { try await client.start(retryingUnavailableBroker: false) }
         #expect(error?.code == .virtualHostNotFound || error?.description.contains("no-such-vhost") == true)
     }
