@@ -99,7 +99,9 @@ struct RequestPipeline: Sendable {
 
     /// Cancels the unfinished Jobs the request names: marks each with who cancelled it and
     /// stops its pods (an active deadline already past); the lifecycle then reports it
-    /// `cancelled`, once, with its logs. Naming no such Job is a rejection.
+    /// `cancelled`, once, with its logs. The same cancel come again names the Jobs it stopped
+    /// and gets the same answer. Naming no such Job is a rejection, and so is a refusal of the
+    /// API server's that no retry mends.
     private func handle(_ cancel: CancelRequest, delivery: AMQPDelivery, identity: RequestIdentity, logger: Logger) async throws {
         let selector = JobSpecBuilder(configuration: configuration).selector
         let targets: [Job]
