@@ -45,6 +45,7 @@ struct JobCache: Sendable {
         case .deleted(let job):
             set(job.name, job)
             remove(job: job.name)
+            releaseEmptyStorage()
             return [job.name]
         }
     }
@@ -66,6 +67,7 @@ struct JobCache: Sendable {
             pods[pod.name] = nil
             if let uid = pod.controllerUID { podsByJobUID[uid]?.remove(pod.name) }
             if let uid = pod.controllerUID, podsByJobUID[uid]?.isEmpty == true { podsByJobUID[uid] = nil }
+            releaseEmptyStorage()
             return pod.jobName.map { [$0] } ?? []
         }
     }
@@ -84,6 +86,16 @@ struct JobCache: Sendable {
 
     mutating func dropTombstone(_ name: String) {
         tombstones[name] = nil
+        releaseEmptyStorage()
+    }
+
+    /// A dictionary keeps the capacity it grew to, and a burst of Jobs would leave the cache as
+    /// large as the burst for good: emptied ones give their storage back.
+    private mutating func releaseEmptyStorage() {
+        if jobs.isEmpty, jobs.capacity > 0 { jobs = [:] }
+        if pods.isEmpty, pods.capacity > 0 { pods = [:] }
+        if podsByJobUID.isEmpty, podsByJobUID.capacity > 0 { podsByJobUID = [:] }
+        if tombstones.isEmpty, tombstones.capacity > 0 { tombstones = [:] }
     }
 
     private mutating func remove(job name: String) {

@@ -212,6 +212,7 @@ actor JobReconciler {
             return false
         case .forget:
             records[key] = nil
+            if records.isEmpty { records = [:] }  // the capacity a burst of Jobs grew it to goes too
             cache.dropTombstone(key)
             queue.forget(key)
             return false
