@@ -53,7 +53,10 @@ let package = Package(
         ),
         .target(
             name: "ObjectStore",
-            dependencies: ["Backoff", "HTTPTransport", "CCrypto", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Backoff", "HTTPTransport", "CCrypto", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         .target(
             name: "JobRunner",

@@ -25,12 +25,18 @@ struct LogArchiver: Sendable {
     }
 
     /// Follows one pod's log to its end and stores it.
-    /// - Parameter hasEnded: whether the pod's log can grow no more; asked when a stream ends.
-    func archive(pod: String, bucket: String, key: String, hasEnded: @escaping @Sendable () async -> Bool) async throws
-        -> Reply.LogObject
-    {
-        let (upload, saved) = try await ResumableUpload.open(
-            client: store, bucket: bucket, key: key, contentType: "text/plain; charset=utf-8")
+    /// - Parameters:
+    ///   - resume: whether an earlier archive of this log may have begun (this process's own,
+    ///     or another's); false saves looking for its checkpoint.
+    ///   - hasEnded: whether the pod's log can grow no more; asked when a stream ends.
+    func archive(
+        pod: String, bucket: String, key: String, resume: Bool, hasEnded: @escaping @Sendable () async -> Bool
+    ) async throws -> Reply.LogObject {
+        let contentType = "text/plain; charset=utf-8"
+        let (upload, saved) =
+            resume
+            ? try await ResumableUpload.open(client: store, bucket: bucket, key: key, contentType: contentType)
+            : (ResumableUpload.start(client: store, bucket: bucket, key: key, contentType: contentType), nil)
         let marker = saved.flatMap { try? JSONDecoder().decode(Marker.self, from: Data($0.utf8)) }
         let follower = PodLogFollower(
             client: kubernetes, pod: pod, from: marker?.position, positionIsAtCut: marker?.atCut ?? false, hasTerminated: hasEnded)

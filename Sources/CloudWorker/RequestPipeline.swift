@@ -15,6 +15,8 @@ struct RequestPipeline: Sendable {
     let amqp: AMQPClient
     let kubernetes: KubernetesClient
     let replies: ReplyPublisher
+    /// Told of each Job this pipeline creates.
+    let reconciler: JobReconciler
     /// The requests this replica rejected, for its status page.
     let rejections: RejectedRequests
     let logger: Logger
@@ -164,6 +166,7 @@ struct RequestPipeline: Sendable {
             while true {
                 do {
                     let job = try await kubernetes.createJob(manifest)
+                    await reconciler.created(spec.name)
                     logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
                     return job.metadata.uid
                 } catch let error as KubernetesError where error.status == 409 {

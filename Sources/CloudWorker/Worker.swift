@@ -35,7 +35,8 @@ struct Worker {
                 stuckGrace: configuration.stuckPodGraceSeconds, finishedJobRetention: configuration.finishedJobRetentionSeconds),
             archivePatience: configuration.archivePatienceSeconds, logger: logger)
         let pipeline = RequestPipeline(
-            configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, rejections: rejections, logger: logger)
+            configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, reconciler: reconciler,
+            rejections: rejections, logger: logger)
         let selector = JobSpecBuilder(configuration: configuration).selector
         let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
         let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)

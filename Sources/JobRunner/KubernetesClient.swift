@@ -210,7 +210,7 @@ public final class KubernetesClient: Sendable {
     }
 
     static func error(status: Int, body: [UInt8], operation: String) -> KubernetesError {
-        let object = try? JSONDecoder().decode(StatusObject.self, from: Data(body))
+        let object = try? JSONScanner.scan(body) { try StatusObject(scanning: &$0) }
         let fallbackReason = status == 401 ? "Unauthorized" : status == 403 ? "Forbidden" : "HTTP\(status)"
         return KubernetesError(
             status: status,
@@ -221,8 +221,8 @@ public final class KubernetesClient: Sendable {
         )
     }
 
-    private func decode<T: Decodable>(_ body: [UInt8]) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(body))
+    private func decode<T: JSONScannable>(_ body: [UInt8]) throws -> T {
+        try JSONScanner.scan(body) { try T(scanning: &$0) }
     }
 }
 

@@ -200,8 +200,35 @@ extension ContainerState.Terminated: JSONScannable {
     }
 }
 
+extension ObjectList: JSONScannable where Item: JSONScannable {
+    public init(scanning scanner: inout JSONScanner) throws {
+        var metadata = ListMeta()
+        var items: [Item] = []
+        try scanner.object { key, scanner in
+            switch key {
+            case "metadata": metadata = try scanner.value() ?? metadata
+            case "items": items = try scanner.values() ?? []
+            default: try scanner.skip()
+            }
+        }
+        self.init(metadata: metadata, items: items)
+    }
+}
+
+extension ObjectList.ListMeta: JSONScannable {
+    public init(scanning scanner: inout JSONScanner) throws {
+        self.init()
+        try scanner.object { key, scanner in
+            switch key {
+            case "resourceVersion": resourceVersion = try scanner.string()
+            default: try scanner.skip()
+            }
+        }
+    }
+}
+
 extension StatusObject: JSONScannable {
-    /// Reads what a watch ERROR event is acted on; `details` only HTTP error bodies carry.
+    /// Reads a watch ERROR event or an HTTP error body (only these carry `details`).
     init(scanning scanner: inout JSONScanner) throws {
         self.init()
         try scanner.object { key, scanner in
@@ -210,6 +237,33 @@ extension StatusObject: JSONScannable {
             case "message": message = try scanner.string()
             case "reason": reason = try scanner.string()
             case "code": code = try scanner.int()
+            case "details": details = try scanner.value()
+            default: try scanner.skip()
+            }
+        }
+    }
+}
+
+extension StatusObject.Details: JSONScannable {
+    init(scanning scanner: inout JSONScanner) throws {
+        self.init()
+        try scanner.object { key, scanner in
+            switch key {
+            case "causes": causes = try scanner.values()
+            default: try scanner.skip()
+            }
+        }
+    }
+}
+
+extension StatusObject.Cause: JSONScannable {
+    init(scanning scanner: inout JSONScanner) throws {
+        self.init()
+        try scanner.object { key, scanner in
+            switch key {
+            case "reason": reason = try scanner.string()
+            case "message": message = try scanner.string()
+            case "field": field = try scanner.string()
             default: try scanner.skip()
             }
         }

@@ -12,7 +12,7 @@ public struct ObjectMeta: Codable, Sendable {
 }
 
 /// An object the worker lists and watches.
-/// Watch events are read with `JSONScanner`, lists and API replies with `JSONDecoder`.
+/// Read with `JSONScanner`: watch events, lists and API replies alike.
 public protocol KubernetesObject: Codable, Sendable, JSONScannable {
     /// The collection path below `/api/v1` or `/apis/<group>/<version>`, e.g. `jobs`.
     static var resource: String { get }

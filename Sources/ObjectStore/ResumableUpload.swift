@@ -14,6 +14,7 @@ public final class ResumableUpload {
     private var parts: [Part] = []
     private var tail: [UInt8] = []
     private var checkpointed = false
+    private var orphansAborted = false
     /// Bytes stored so far, in parts and in the tail.
     public private(set) var size = 0
 
@@ -40,20 +41,25 @@ public final class ResumableUpload {
         self.contentType = contentType
     }
 
+    /// Starts an upload of a key that no earlier writer can have begun (the caller knows): nothing
+    /// is looked up, so a log of one part is one PUT.
+    public static func start(client: S3Client, bucket: String, key: String, contentType: String) -> ResumableUpload {
+        ResumableUpload(client: client, bucket: bucket, key: key, contentType: contentType)
+    }
+
     /// Opens the upload of `key`: from its checkpoint if an earlier writer left one whose
     /// multipart upload still exists, else anew. Multipart uploads of the key that no
-    /// checkpoint names (a writer that died before its first one) are aborted.
+    /// checkpoint names (a writer that died before its first one) are aborted: here when there
+    /// is a checkpoint, else once this upload needs a multipart upload of its own, so that a
+    /// log of one part costs no listing.
     /// - Returns: the upload, and the marker of its checkpoint (nil when it starts anew).
     public static func open(client: S3Client, bucket: String, key: String, contentType: String) async throws -> (
         ResumableUpload, marker: String?
     ) {
         let upload = ResumableUpload(client: client, bucket: bucket, key: key, contentType: contentType)
-        let saved = try await upload.readCheckpoint()
-        let inProgress = try await client.listMultipartUploads(bucket: bucket, prefix: key, exactKey: true)
-        for id in inProgress where id != saved?.checkpoint.uploadID {
-            try? await client.abortMultipartUpload(MultipartUpload(bucket: bucket, key: key, id: id))
-        }
-        guard let saved, saved.checkpoint.uploadID.map(inProgress.contains) ?? true else { return (upload, nil) }
+        guard let saved = try await upload.readCheckpoint() else { return (upload, nil) }
+        let inProgress = try await upload.abortOrphans(keeping: saved.checkpoint.uploadID)
+        guard saved.checkpoint.uploadID.map(inProgress.contains) ?? true else { return (upload, nil) }
         upload.uploadID = saved.checkpoint.uploadID
         upload.parts = saved.checkpoint.parts
         upload.tail = saved.tail
@@ -70,6 +76,7 @@ public final class ResumableUpload {
         let partSize = client.configuration.partSize
         guard tail.count >= partSize else { return }
         if uploadID == nil {
+            if !orphansAborted { _ = try await abortOrphans(keeping: nil) }
             uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType).id
         }
         while tail.count >= partSize {
@@ -102,6 +109,16 @@ public final class ResumableUpload {
         tail = []
         if checkpointed { try await client.deleteObject(bucket: bucket, key: Self.checkpointKey(for: key)) }
         return size
+    }
+
+    /// Aborts the key's multipart uploads other than `kept`. - Returns: those in progress before.
+    private func abortOrphans(keeping kept: String?) async throws -> [String] {
+        let inProgress = try await client.listMultipartUploads(bucket: bucket, prefix: key, exactKey: true)
+        for id in inProgress where id != kept {
+            try? await client.abortMultipartUpload(MultipartUpload(bucket: bucket, key: key, id: id))
+        }
+        orphansAborted = true
+        return inProgress
     }
 
     private func uploadPart(_ body: [UInt8]) async throws {

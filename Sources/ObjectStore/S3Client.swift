@@ -2,6 +2,7 @@ import Backoff
 import Foundation
 import HTTPTransport
 import Logging
+import Metrics
 
 /// An S3 client for AWS and S3-compatible stores: SigV4-signed requests over libcurl, retried
 /// with capped backoff where a retry can help.
@@ -158,6 +159,7 @@ public final class S3Client: Sendable {
         let payloadHash = body.isEmpty ? SigV4Signer.emptyPayloadHash : Digest.hex(Digest.sha256(body))
         var retry = configuration.retry.start()
         while true {
+            Counter(label: "cloud_worker_s3_requests_total", dimensions: [("method", method)]).increment()
             do {
                 let response = try await http.send(
                     signedRequest(method, bucket: bucket, key: key, query: query, headers: headers, body: body, payloadHash: payloadHash))

@@ -80,6 +80,30 @@ import Testing
         #expect(message == "too old resource version: 1 (687)")
     }
 
+    /// Lists and API replies go through the same scanner: a list of the recorded objects reads
+    /// as `JSONDecoder` reads it, and so does an error body's `details`.
+    @Test func listsAndErrorBodiesAreReadAsJSONDecoderReadsThem() throws {
+        let pods = Self.lines.filter { Self.type(of: $0) != "BOOKMARK" && String(decoding: $0, as: UTF8.self).contains("\"kind\":\"Pod\"") }
+            .map { line in
+                let event = try! JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+                return String(decoding: try! JSONSerialization.data(withJSONObject: event["object"]!), as: UTF8.self)
+            }
+        let list =
+            Array(#"{"kind":"PodList","metadata":{"resourceVersion":"712","continue":""},"items":["#.utf8)
+            + Array(pods.joined(separator: ",").utf8) + Array("]}".utf8)
+        let scanned = try JSONScanner.scan(list) { try ObjectList<Pod>(scanning: &$0) }
+        #expect(scanned.items.count == pods.count && pods.count >= 2)
+        #expect(try Self.json(scanned) == Self.json(JSONDecoder().decode(ObjectList<Pod>.self, from: Data(list))))
+
+        let status = Array(
+            #"{"kind":"Status","status":"Failure","message":"Job.batch \"x\" is invalid","reason":"Invalid","code":422,"details":{"name":"x","causes":[{"reason":"FieldValueInvalid","message":"must be ≥ 0","field":"spec.backoffLimit"},{"reason":"FieldValueRequired"}]}}"#
+                .utf8)
+        let error = KubernetesClient.error(status: 422, body: status, operation: "create job")
+        #expect(error.reason == "Invalid")
+        #expect(error.message == #"Job.batch "x" is invalid"#)
+        #expect(error.causes == ["spec.backoffLimit: must be ≥ 0", "FieldValueRequired"])
+    }
+
     @Test(arguments: [
         #"{"type":"ADDED","object":{"metadata":{"name":"a"}}"#,  // cut short
         #"{"type":"ADDED","object":{"metadata":{"name":"a"}}} x"#,  // text after the value

@@ -42,6 +42,9 @@ actor JobReconciler {
         var archiveRetries: [String: Retry] = [:]
         var replied = false
         var podsRefreshed = false
+        /// This process created the Job and has held its claim ever since: no other worker can
+        /// have begun archiving its logs.
+        var heldSinceCreation = false
         /// The Job's pods as a direct list showed them (`refreshPods`).
         var listedPods: [Pod] = []
         var firstSeen = DispatchTime.now()
@@ -52,6 +55,7 @@ actor JobReconciler {
         var pod: String
         var bucket: String
         var key: String
+        var resume: Bool
     }
 
     init(
@@ -67,6 +71,11 @@ actor JobReconciler {
     }
 
     // MARK: - Events: they only queue keys
+
+    /// The request pipeline created this Job, claimed by this worker.
+    func created(_ job: String) {
+        records[job, default: JobRecord()].heldSinceCreation = true
+    }
 
     func handle(_ event: WatchEvent<Job>) {
         enqueue(cache.apply(event))
@@ -220,6 +229,7 @@ actor JobReconciler {
             startArchive(pod: pod, of: facts.job!)
             return true
         case .claim, .renewClaim:
+            if case .claim = action { records[key]?.heldSinceCreation = false }  // taken over: others may have held it
             let patch = JobPatch(annotations: [
                 JobMetadata.claimedBy: settings.workerID, JobMetadata.claimedAt: facts.now.formatted(.iso8601),
             ])
@@ -297,11 +307,14 @@ actor JobReconciler {
     // MARK: - Archives
 
     private func startArchive(pod: String, of job: Job) {
+        let firstOfItsLog = records[job.name]?.heldSinceCreation == true && records[job.name]?.archives[pod] == nil
         records[job.name, default: JobRecord()].archives[pod] = .running
         let key = archiver.key(
             job: job.name, pod: pod, requestedName: job.annotations[JobMetadata.requestedName] ?? job.name,
             prefix: job.annotations[JobMetadata.filePrefix])
-        archiveOrders.append(ArchiveOrder(job: job.name, pod: pod, bucket: job.annotations[JobMetadata.outputBucket] ?? "", key: key))
+        archiveOrders.append(
+            ArchiveOrder(
+                job: job.name, pod: pod, bucket: job.annotations[JobMetadata.outputBucket] ?? "", key: key, resume: !firstOfItsLog))
         wakeup.signal()
     }
 
@@ -312,7 +325,7 @@ actor JobReconciler {
         let outcome: Result<Reply.LogObject, any Error>
         do {
             outcome = .success(
-                try await archiver.archive(pod: order.pod, bucket: order.bucket, key: order.key) {
+                try await archiver.archive(pod: order.pod, bucket: order.bucket, key: order.key, resume: order.resume) {
                     await self.logHasEnded(pod: order.pod, job: order.job)
                 })
         } catch {

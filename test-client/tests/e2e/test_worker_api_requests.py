@@ -10,12 +10,18 @@ pods LIST by `controller-uid`, say). The worker's two watches, opened once at st
 by every job, are not the job's; watch re-opens and re-lists during a job are reported beside
 the count. The simulator's `/_sim/stats` counters over each job's window must agree with the
 log, so that nothing the counters saw is missed.
+
+The worker's own S3 requests over each job's window are counted too (its
+`cloud_worker_s3_requests_total` metric): a job whose log fits in one part costs one PUT, with
+no lookup of an earlier archive, since the worker that created the Job knows there was none.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -81,6 +87,7 @@ class JobRun:
     reply: dict[str, Any]
     window: list[dict[str, Any]]
     counted: Counter[str]
+    s3: dict[str, int]
     job: str = ""
     uid: str = ""
     own: list[dict[str, Any]] = field(default_factory=list)
@@ -116,6 +123,7 @@ class JobRun:
             f"  watch re-opens in its window: {len(reopens)}; other shared requests: {len(shared) - len(reopens)}",
             *("    " + describe_entry(e) for e in shared),
             f"  /_sim/stats growth over its window: {dict(sorted(self.counted.items()))}",
+            f"  the worker's S3 requests over its window: {self.s3}",
         ]
         return "\n".join(lines)
 
@@ -129,7 +137,17 @@ def released(simulator: RecordingSimulator, job: str) -> bool:
     )
 
 
+def s3_requests(worker_process: Any) -> Counter[str]:
+    """The worker's S3 requests so far, by method (its /metrics)."""
+    port = worker_process.env["CLOUD_WORKER_HTTP_PORT"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return Counter({method: int(float(value)) for method, value in
+                    re.findall(r'^cloud_worker_s3_requests_total\{method="([A-Z]+)"\} (\S+)$', text, re.MULTILINE)})
+
+
 def run_job(simulator: RecordingSimulator, worker_process: Any, label: str, request: dict[str, Any]) -> JobRun:
+    s3_before = s3_requests(worker_process)
     before = simulator.stats()["requests"]
     start = simulator.admin("/_sim/requests?limit=0")["seq"]
     with worker_process.rpc() as rpc:
@@ -148,7 +166,8 @@ def run_job(simulator: RecordingSimulator, worker_process: Any, label: str, requ
         f"/_sim/stats counted {dict(counted)} but the request log has:\n"
         + "\n".join(describe_entry(e) for e in window)
     )
-    run = JobRun(label=label, reply=reply, window=window, counted=counted, job=job)
+    s3 = {method: n for method, n in (s3_requests(worker_process) - s3_before).items() if n}
+    run = JobRun(label=label, reply=reply, window=window, counted=counted, s3=s3, job=job)
     creates = [e for e in window if e.get("verb") == "create" and run.names_it(e) and e.get("resource") == "jobs"]
     assert len(creates) == 1 and creates[0].get("uid"), "\n".join(describe_entry(e) for e in window)
     run.uid = creates[0]["uid"]
@@ -189,3 +208,4 @@ def test_requests_per_single_pod_job_are_few_and_constant_in_time(
         assert release["body"]["spec"] == {"ttlSecondsAfterFinished": 600}, report
         assert verbs[("delete", "jobs", None)] == 0, report
         assert verbs[("get", "pods", "log")] >= 1, report
+        assert run.s3 == {"PUT": 1}, report
