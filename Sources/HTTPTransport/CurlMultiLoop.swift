@@ -1,12 +1,15 @@
 internal import CCurl
+internal import CCurlShim
 import Foundation
 import Synchronization
 
 /// The one thread that runs every transfer of the process through one libcurl multi handle: a
 /// thousand open watches and log streams cost one thread, and share its connections (a
 /// transfer's TLS settings are its own, and libcurl reuses a connection only for the same ones).
-/// Other threads only queue commands for it and wake it (`curl_multi_wakeup`, the one multi call
-/// that is thread-safe); libcurl is called on the loop's thread alone.
+/// It drives libcurl's socket API over epoll: libcurl names the sockets to watch and its next
+/// timeout, and each ready socket is handed to it alone, so an event costs the same with ten
+/// open transfers or a thousand. Other threads only queue commands for it and wake it through
+/// an eventfd; libcurl is called on the loop's thread alone.
 final class CurlMultiLoop: @unchecked Sendable {
     /// The loop of every `HTTPClient`; it lives as long as the process.
     static let shared = CurlMultiLoop()
@@ -24,6 +27,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
+    private let epoll: Int32
+    private let wakeup: Int32
     private let inbox = Mutex<[Command]>([])
 
     // MARK: - Loop thread only
@@ -32,11 +37,30 @@ final class CurlMultiLoop: @unchecked Sendable {
     /// Handles kept for reuse; the multi handle keeps the connections.
     private var idle: [CurlEasy] = []
     private static let idleLimit = 8
+    /// When libcurl wants `curl_multi_socket_action` called for its timeouts; nil: not at all.
+    private var timerDue: ContinuousClock.Instant?
 
     private init() {
         CurlRuntime.ensureInitialised()
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init returned NULL") }
         self.multi = multi
+        epoll = cw_epoll_create()
+        wakeup = cw_eventfd()
+        guard epoll >= 0, wakeup >= 0, cw_epoll_watch(epoll, wakeup, Int32(CURL_POLL_IN), 0) == 0 else {
+            fatalError("the transfer loop's epoll could not be set up: errno \(errno)")
+        }
+        let loop = Unmanaged.passUnretained(self).toOpaque()
+        let sockets: cw_curl_socket_callback = { _, socket, what, loop, known in
+            Unmanaged<CurlMultiLoop>.fromOpaque(loop!).takeUnretainedValue().watch(socket, what, known: known != nil)
+        }
+        let timer: cw_curl_timer_callback = { _, milliseconds, loop in
+            let due: ContinuousClock.Instant? = milliseconds < 0 ? nil : .now + .milliseconds(milliseconds)
+            Unmanaged<CurlMultiLoop>.fromOpaque(loop!).takeUnretainedValue().timerDue = due
+            return 0
+        }
+        guard cw_curl_multi_set_callbacks(multi, sockets, timer, loop) == CURLM_OK else {
+            fatalError("libcurl refused the transfer loop's socket callbacks")
+        }
         let thread = Thread { [self] in run() }
         thread.name = "http-transfers"
         thread.start()
@@ -60,25 +84,55 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func send(_ command: Command) {
         inbox.withLock { $0.append(command) }
-        _ = curl_multi_wakeup(multi)
+        var one: UInt64 = 1
+        _ = write(wakeup, &one, 8)
     }
 
     private func run() {
+        let capacity = 64
+        var sockets = [Int32](repeating: 0, count: capacity)
+        var masks = [Int32](repeating: 0, count: capacity)
+        var stillRunning: Int32 = 0
         while true {
-            let commands = inbox.withLock { commands in
-                defer { commands.removeAll(keepingCapacity: true) }
-                return commands
+            let ready = cw_epoll_wait(epoll, &sockets, &masks, Int32(capacity), waitMilliseconds())
+            for index in 0..<max(0, Int(ready)) {
+                if sockets[index] == wakeup {
+                    var count: UInt64 = 0
+                    _ = read(wakeup, &count, 8)
+                    let commands = inbox.withLock { commands in
+                        defer { commands.removeAll(keepingCapacity: true) }
+                        return commands
+                    }
+                    commands.forEach(handle)
+                } else {
+                    _ = curl_multi_socket_action(multi, sockets[index], masks[index], &stillRunning)
+                }
             }
-            commands.forEach(handle)
-            var stillRunning: Int32 = 0
-            _ = curl_multi_perform(multi, &stillRunning)
+            // Due now: a transfer just added or unpaused, or one of libcurl's own timeouts.
+            if let due = timerDue, due <= .now {
+                timerDue = nil
+                _ = curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &stillRunning)
+            }
             collectEnded()
-            // libcurl's own timers (timeouts, retries of a connect) bound the wait.
-            var timeout = -1
-            _ = curl_multi_timeout(multi, &timeout)
-            var ready: Int32 = 0
-            _ = curl_multi_poll(multi, nil, 0, Int32(timeout < 0 ? 1000 : min(timeout, 1000)), &ready)
         }
+    }
+
+    /// How long epoll may wait: until libcurl's timer is due, or for ever without one.
+    private func waitMilliseconds() -> Int32 {
+        guard let due = timerDue else { return -1 }
+        let left = ContinuousClock.now.duration(to: due)
+        guard left > .zero else { return 0 }
+        let (seconds, attoseconds) = left.components
+        return Int32(min(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000, 60_000))
+    }
+
+    /// libcurl's socket callback: what to watch `socket` for, or to stop.
+    private func watch(_ socket: curl_socket_t, _ what: Int32, known: Bool) -> Int32 {
+        guard cw_epoll_watch(epoll, socket, what, known ? 1 : 0) == 0 else { return -1 }
+        if !known, what != CURL_POLL_REMOVE {
+            _ = curl_multi_assign(multi, socket, Unmanaged.passUnretained(self).toOpaque())
+        }
+        return 0
     }
 
     private func handle(_ command: Command) {
