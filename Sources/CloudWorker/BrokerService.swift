@@ -19,6 +19,7 @@ struct BrokerService: Service {
                 return
             }
             logger.info("consuming", metadata: consuming)
+            StartupPages.release()
             try? await gracefulShutdown()
         } onCancelOrGracefulShutdown: {
             amqp.shutdown()
