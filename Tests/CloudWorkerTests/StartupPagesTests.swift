@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+@testable import CloudWorker
+
+/// Released pages leave the resident set: a file mapped read-only, as code is, and read all
+/// through, stops counting in the process's RSS.
+@Suite struct StartupPagesTests {
+    static func residentFileKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("RssFile:") }
+        return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? -1
+    }
+
+    @Test func releasedPagesLeaveTheResidentSet() throws {
+        let size = 32 << 20
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("startup-pages-\(UUID())").path
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: size)))
+        let file = open(path, O_RDONLY)
+        defer { close(file) }
+        fsync(file)  // clean pages: dirty ones would wait for their writeback
+        let mapped = try #require(mmap(nil, size, PROT_READ, MAP_PRIVATE, file, 0))
+        defer { munmap(mapped, size) }
+        let bytes = mapped.assumingMemoryBound(to: UInt8.self)
+        var sum = 0
+        for page in stride(from: 0, to: size, by: 4096) { sum &+= Int(bytes[page]) }
+        #expect(sum == 7 * size / 4096)
+
+        let before = Self.residentFileKiB()
+        StartupPages.release()
+        let after = Self.residentFileKiB()
+        // The mapped file alone is 32 MB; tests running alongside fault some of their pages back.
+        #expect(before - after > 24 << 10, "RssFile \(before) kB before, \(after) kB after")
+    }
+}
