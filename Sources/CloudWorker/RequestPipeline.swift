@@ -161,7 +161,7 @@ struct RequestPipeline: Sendable {
     /// because it names the Job's uid as its owner; the pods wait for it to mount. Throws a
     /// `RequestRejection` for what no retry fixes.
     private func createJob(_ spec: JobSpecification, identity: RequestIdentity, repeated: Bool, logger: Logger) async throws {
-        let manifest = try JobManifest.json(spec)
+        let manifest = JobManifest.json(spec)
         let ownerUID = try await retryingWhileUnreachable(logger: logger) { () async throws -> String? in
             while true {
                 do {
@@ -184,7 +184,7 @@ struct RequestPipeline: Sendable {
                 }
             }
         }
-        guard let ownerUID, let configMap = try JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }
+        guard let ownerUID, let configMap = JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }
         do {
             try await retryingWhileUnreachable(logger: logger) {
                 do {

@@ -28,17 +28,37 @@ public struct JobPatch: Sendable, Equatable {
         return JobPatch(annotations: annotations, activeDeadlineSeconds: max(1, elapsed))
     }
 
-    func mergePatch(resourceVersion: String?) throws -> [UInt8] {
-        var metadata: [String: Any] = [:]
-        if !annotations.isEmpty { metadata["annotations"] = annotations.mapValues { $0 ?? NSNull() as Any } }
-        if let finalizers { metadata["finalizers"] = finalizers.isEmpty ? NSNull() : finalizers }
-        if let resourceVersion { metadata["resourceVersion"] = resourceVersion }
-        var spec: [String: Any] = [:]
-        if let activeDeadlineSeconds { spec["activeDeadlineSeconds"] = activeDeadlineSeconds }
-        if let ttlSecondsAfterFinished { spec["ttlSecondsAfterFinished"] = ttlSecondsAfterFinished }
-        var patch: [String: Any] = [:]
-        if !metadata.isEmpty { patch["metadata"] = metadata }
-        if !spec.isEmpty { patch["spec"] = spec }
-        return [UInt8](try JSONSerialization.data(withJSONObject: patch, options: [.sortedKeys]))
+    /// The patch's JSON, members in sorted key order; a nil annotation and an empty list of
+    /// finalizers are written as null, which removes them.
+    public func mergePatch(resourceVersion: String?) -> [UInt8] {
+        var json = JSONWriter(capacity: 256)
+        json.object {
+            if !annotations.isEmpty || finalizers != nil || resourceVersion != nil {
+                $0.object("metadata") { writeMetadata(resourceVersion: resourceVersion, to: &$0) }
+            }
+            if activeDeadlineSeconds != nil || ttlSecondsAfterFinished != nil {
+                $0.object("spec") {
+                    if let activeDeadlineSeconds { $0.member("activeDeadlineSeconds", activeDeadlineSeconds) }
+                    if let ttlSecondsAfterFinished { $0.member("ttlSecondsAfterFinished", ttlSecondsAfterFinished) }
+                }
+            }
+        }
+        return json.bytes
+    }
+
+    private func writeMetadata(resourceVersion: String?, to json: inout JSONWriter) {
+        if !annotations.isEmpty {
+            json.object("annotations") {
+                for (name, value) in annotations.sorted(by: { $0.key < $1.key }) {
+                    $0.key(name)
+                    if let value { $0.string(value) } else { $0.null() }
+                }
+            }
+        }
+        if let finalizers {
+            json.key("finalizers")
+            if finalizers.isEmpty { json.null() } else { json.strings(finalizers) }
+        }
+        if let resourceVersion { json.member("resourceVersion", resourceVersion) }
     }
 }

@@ -31,7 +31,7 @@ import Testing
         }
         let spec = JobSpecBuilder(configuration: configuration).specification(
             for: request, identity: RequestIdentity(message: message), message: message, now: Date())
-        let manifest = try JSONSerialization.jsonObject(with: Data(try JobManifest.json(spec))) as! [String: Any]
+        let manifest = try JSONSerialization.jsonObject(with: Data(JobManifest.json(spec))) as! [String: Any]
         return (spec, manifest)
     }
 

@@ -123,8 +123,8 @@ func testJob(
 /// Creates the Job and, for a fan-out, its task ConfigMap owned by it.
 @discardableResult
 func create(_ spec: JobSpecification, on client: KubernetesClient) async throws -> Job {
-    let job = try await client.createJob(try JobManifest.json(spec))
-    if let configMap = try JobManifest.taskConfigMap(spec, ownerUID: job.metadata.uid ?? "") {
+    let job = try await client.createJob(JobManifest.json(spec))
+    if let configMap = JobManifest.taskConfigMap(spec, ownerUID: job.metadata.uid ?? "") {
         try await client.createConfigMap(configMap)
     }
     return job

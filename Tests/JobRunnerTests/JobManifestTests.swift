@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func secretsAreReferencedNeverCopied() throws {
-        let json = String(decoding: try JobManifest.json(Self.spec), as: UTF8.self)
+        let json = String(decoding: JobManifest.json(Self.spec), as: UTF8.self)
         #expect(json.contains(#""secretKeyRef":{"key":"AWS_SECRET_ACCESS_KEY","name":"cloud-worker-s3"}"#))
         #expect(json.contains(#"{"name":"INPUT_BUCKET","value":"in"}"#))
         #expect(!json.contains("\"command\""))  // unset fields are omitted, the image's entrypoint stays
@@ -65,7 +65,7 @@ import Testing
     @Test func singlePodJobHasNoFanOutFields() throws {
         let spec = try #require(Self.object()["spec"] as? [String: Any])
         #expect(spec["completionMode"] == nil && spec["completions"] == nil && spec["parallelism"] == nil)
-        #expect(try JobManifest.taskConfigMap(Self.spec, ownerUID: "uid-1") == nil)
+        #expect(JobManifest.taskConfigMap(Self.spec, ownerUID: "uid-1") == nil)
     }
 
     @Test func fanOutIsAnIndexedJobReadingItsTaskFromTheConfigMap() throws {
@@ -93,7 +93,7 @@ import Testing
         #expect(mounts.first?["mountPath"] as? String == "/var/run/cloud-worker/tasks")
         #expect(mounts.first?["readOnly"] as? Bool == true)
 
-        let configMapJSON = try #require(try JobManifest.taskConfigMap(spec, ownerUID: "uid-1"))
+        let configMapJSON = try #require(JobManifest.taskConfigMap(spec, ownerUID: "uid-1"))
         let configMap = try #require(try JSONSerialization.jsonObject(with: Data(configMapJSON)) as? [String: Any])
         #expect(configMap["data"] as? [String: String] == ["task-0.json": #"{"n":1}"#, "task-1.json": #""two""#, "task-2.json": "3"])
         let owner = try #require(((configMap["metadata"] as? [String: Any])?["ownerReferences"] as? [[String: Any]])?.first)

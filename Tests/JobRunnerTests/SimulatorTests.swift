@@ -205,7 +205,7 @@ import Testing
     @Test(arguments: Access.allCases) func createConflictsAndNotFoundAreTypedNotRetried(access: Access) async throws {
         let simulator = try Simulator(access)
         let spec = testJob(run: "verbs", script: "sleep 2")
-        let manifest = try JobManifest.json(spec)
+        let manifest = JobManifest.json(spec)
         let created = try await simulator.client.createJob(manifest)
 
         let duplicate = await #expect(throws: KubernetesError.self) { try await simulator.client.createJob(manifest) }
@@ -243,7 +243,7 @@ import Testing
 
     @Test func aDeletionIsWaitedForOnAWatchOfTheJob() async throws {
         let simulator = try Simulator(.plain)
-        let created = try await simulator.client.createJob(try JobManifest.json(testJob(run: "until-deleted", script: "sleep 30")))
+        let created = try await simulator.client.createJob(JobManifest.json(testJob(run: "until-deleted", script: "sleep 30")))
         // Nothing deletes it: the watch ends with its timeout.
         let started = ContinuousClock.now
         #expect(try await simulator.client.untilDeleted(created, timeoutSeconds: 1) == false)

@@ -8,7 +8,8 @@ import RequestValidation
 /// thread (the CPU time counter ticks in 10 ms, too coarse for one item): a watch event read by
 /// `WatchLine` next to `JSONDecoder` (what the watches used before) and to `JSONSerialization`
 /// alone (a floor for parsing everything, then picking fields by hand); one S3 request signed;
-/// one work request validated. The p50 column is the figure to quote.
+/// one Job's manifest and one merge patch written; one work request validated. The p50 column
+/// is the figure to quote.
 let benchmarks: @Sendable () -> Void = {
     let configuration = Benchmark.Configuration(
         metrics: [.wallClock, .mallocCountTotal], timeUnits: .microseconds, maxDuration: .seconds(2))
@@ -49,6 +50,19 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("Job manifest: one single-pod Job", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(JobManifest.json(Fixtures.singlePodJob))
+        }
+    }
+
+    Benchmark("merge patch: a Job's release", configuration: configuration) { benchmark in
+        let patch = JobPatch(annotations: ["cloud-worker.io/reported": "true"], finalizers: [], ttlSecondsAfterFinished: 3600)
+        for _ in benchmark.scaledIterations {
+            blackHole(patch.mergePatch(resourceVersion: "48213"))
+        }
+    }
+
     Benchmark("request validation: one work request", configuration: configuration) { benchmark in
         let policy = RequestPolicy()
         let body = Array(
@@ -73,6 +87,34 @@ enum Fixtures {
             "../../../../Tests/JobRunnerTests/Fixtures/watch-events.jsonl")
         return try! Data(contentsOf: url).split(separator: UInt8(ascii: "\n")).map { Array($0) }
     }()
+
+    /// A Job as the worker makes it for a single-pod request: its labels, annotations and
+    /// finalizer, the S3 environment with the credentials from a Secret.
+    static let singlePodJob = JobSpecification(
+        name: "nightly-report-3f2a9c1d",
+        labels: [
+            "app.kubernetes.io/managed-by": "cloud-worker", "cloud-worker.io/request": "3f2a9c1d7e5b4a60",
+            "cloud-worker.io/pool": "work-requests",
+        ],
+        annotations: [
+            "cloud-worker.io/request-id": "r-20251207-0001", "cloud-worker.io/job-name": "nightly-report",
+            "cloud-worker.io/output-bucket": "team-a-output", "cloud-worker.io/reply-to": "amq.gen-JzTY20BRgKO-HjmUJj0wLg",
+            "cloud-worker.io/correlation-id": "c-81d4", "cloud-worker.io/claimed-by": "cloud-worker-7f9c4-x2k8q",
+            "cloud-worker.io/claimed-at": "2025-12-07T13:17:00Z",
+        ],
+        finalizers: ["cloud-worker.io/report"],
+        image: "busybox:latest",
+        command: ["sh", "-c", "echo done"],
+        env: [
+            EnvironmentVariable("INPUT_BUCKET", "team-a-input"), EnvironmentVariable("OUTPUT_BUCKET", "team-a-output"),
+            EnvironmentVariable("MINIO_SERVICE_HOST", "minio.storage.svc"), EnvironmentVariable("MINIO_SERVICE_PORT", "9000"),
+            EnvironmentVariable("AWS_ENDPOINT_URL", "http://minio.storage.svc:9000"), EnvironmentVariable("AWS_REGION", "us-east-1"),
+            EnvironmentVariable("AWS_ACCESS_KEY_ID", secret: "team-a-s3", key: "AWS_ACCESS_KEY_ID"),
+            EnvironmentVariable("AWS_SECRET_ACCESS_KEY", secret: "team-a-s3", key: "AWS_SECRET_ACCESS_KEY"),
+            EnvironmentVariable("DAYS", "7"), EnvironmentVariable("MODE", "full"),
+        ],
+        activeDeadlineSeconds: 3600
+    )
 
     /// A pod's ADDED event, as the API server writes it (3.6 kB).
     static let pod = added(#""kind":"Pod""#)
