@@ -1,5 +1,6 @@
 /// The RFC 3339 timestamp the kubelet puts before each log line with `timestamps=true`
-/// (`2026-11-22T02:35:58.123456789Z`), comparable to the nanosecond.
+/// (`2026-11-22T02:35:58.123456789Z`), comparable to the nanosecond; the API server writes its
+/// object timestamps the same way, in UTC.
 public struct LogTimestamp: Comparable, Sendable {
     public let seconds: Int64
     public let nanoseconds: Int

@@ -283,7 +283,13 @@ enum JobLifecycle {
         date(pod.status?.startTime) ?? date(pod.metadata.creationTimestamp)
     }
 
+    /// The API server's timestamps and the worker's own annotations are UTC RFC 3339, read
+    /// directly (each decision reads several); any other ISO 8601 form through Foundation.
     static func date(_ text: String?) -> Date? {
-        text.flatMap { try? Date($0, strategy: .iso8601) }
+        guard let text else { return nil }
+        if let timestamp = LogTimestamp(text[...]) {
+            return Date(timeIntervalSince1970: Double(timestamp.seconds) + Double(timestamp.nanoseconds) / 1e9)
+        }
+        return try? Date(text, strategy: .iso8601)
     }
 }

@@ -189,11 +189,12 @@ actor JobReconciler {
         }
         var logger = self.logger
         logger[metadataKey: "job"] = "\(key)"
+        // Set once: every change of a logger's metadata formats all of it again.
+        if let request = (cache.jobs[key] ?? cache.tombstones[key])?.annotations[JobMetadata.requestID] {
+            logger[metadataKey: "request"] = "\(request)"
+        }
         for _ in 0..<32 {
             let facts = facts(for: key)
-            if let request = (facts.job ?? facts.tombstone)?.annotations[JobMetadata.requestID] {
-                logger[metadataKey: "request"] = "\(request)"
-            }
             let action = JobLifecycle.decide(facts, settings)
             logger.trace("reconcile", metadata: ["action": "\(action)"])
             do {
