@@ -11,12 +11,23 @@ public struct LogKeyTemplate: Sendable, Equatable {
         self.template = template
     }
 
+    /// The key, in one pass over the template: a value that holds a placeholder's text keeps it.
     public func render(job: String, pod: String, requestedName: String, prefix: String?) -> String {
-        template
-            .replacingOccurrences(of: "{job}", with: job)
-            .replacingOccurrences(of: "{pod}", with: pod)
-            .replacingOccurrences(of: "{jobName}", with: requestedName)
-            .replacingOccurrences(of: "{prefix}", with: prefix ?? "")
+        let values = [("{job}", job), ("{pod}", pod), ("{jobName}", requestedName), ("{prefix}", prefix ?? "")]
+        var key = ""
+        var rest = template[...]
+        while let brace = rest.firstIndex(of: "{") {
+            key += rest[..<brace]
+            rest = rest[brace...]
+            if let (placeholder, value) = values.first(where: { rest.hasPrefix($0.0) }) {
+                key += value
+                rest = rest.dropFirst(placeholder.count)
+            } else {
+                key += "{"
+                rest = rest.dropFirst()
+            }
+        }
+        return key + rest
     }
 
     /// Why `key` cannot be stored as it is, or nil. A `.` or `..` segment would be resolved by

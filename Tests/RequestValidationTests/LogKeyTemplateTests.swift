@@ -9,6 +9,11 @@ import Testing
         #expect(LogKeyTemplate("{prefix}-{job}.log").render(job: "j", pod: "x", requestedName: "n", prefix: nil) == "-j.log")
     }
 
+    @Test func aValueIsNotExpandedAgainAndUnknownBracesStay() {
+        let template = LogKeyTemplate("{jobName}/{prefix}/{unknown}/{pod")
+        #expect(template.render(job: "j", pod: "p", requestedName: "{prefix}", prefix: "x") == "{prefix}/x/{unknown}/{pod")
+    }
+
     @Test(arguments: [
         ("logs/a/b.log", nil), ("/logs/a", "starts with '/'"), ("logs/../a", "'.' or '..' segment"), ("./a", "'.' or '..' segment"),
         ("a/.", "'.' or '..' segment"), ("a..b/c", nil), ("", "is empty"), ("a\u{7}b", "control character"),
