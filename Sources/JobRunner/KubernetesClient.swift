@@ -62,12 +62,8 @@ public final class KubernetesClient: Sendable {
     /// deletion missed, since the watch replays what happened after that version.
     public func untilDeleted(_ job: Job, timeoutSeconds: Int) async throws -> Bool {
         guard let version = job.metadata.resourceVersion else { return try await isGone(job) }
-        let query = [
-            ("watch", "1"), ("fieldSelector", "metadata.name=\(job.name)"), ("resourceVersion", version),
-            ("timeoutSeconds", "\(timeoutSeconds)"),
-        ]
-        let stream = try await openStream(
-            makeRequest("GET", jobsPath, query: query, body: [], contentType: nil, timeout: 0), operation: "watch job \(job.name)")
+        let stream = try await watch(
+            Job.self, fieldSelector: "metadata.name=\(job.name)", resourceVersion: version, timeoutSeconds: timeoutSeconds)
         defer { stream.cancel() }
         var lines = LineSplitter()
         while let chunk = try await stream.next() {
@@ -78,8 +74,7 @@ public final class KubernetesClient: Sendable {
                 case .error(let code, _, _) where code == 410:
                     return try await isGone(job)  // the version is too old to watch from
                 case .error(let code, let reason, let message):
-                    throw KubernetesError(
-                        status: code ?? 500, reason: reason ?? "WatchError", message: message ?? "", operation: "watch job \(job.name)")
+                    throw KubernetesError.watch(Job.self, code: code, reason: reason, message: message)
                 case .change, .bookmark:
                     continue
                 }
@@ -114,14 +109,18 @@ public final class KubernetesClient: Sendable {
             try await call("GET", collectionPath(kind), query: [("labelSelector", labelSelector)], operation: "list \(Object.resource)"))
     }
 
-    /// Opens a watch from `resourceVersion`; the caller reads newline-delimited events.
+    /// Opens a watch from `resourceVersion` of the objects the selectors choose; the caller
+    /// reads newline-delimited events.
     public func watch<Object: KubernetesObject>(
-        _ kind: Object.Type, labelSelector: String, resourceVersion: String, timeoutSeconds: Int
+        _ kind: Object.Type, labelSelector: String? = nil, fieldSelector: String? = nil, resourceVersion: String, timeoutSeconds: Int
     ) async throws -> HTTPStream {
-        let query = [
-            ("watch", "1"), ("labelSelector", labelSelector), ("resourceVersion", resourceVersion),
-            ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(timeoutSeconds)"),
-        ]
+        let selectors = [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)].compactMap { name, value in
+            value.map { (name, $0) }
+        }
+        let query =
+            [("watch", "1")] + selectors + [
+                ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(timeoutSeconds)"),
+            ]
         let request = makeRequest("GET", collectionPath(kind), query: query, body: [], contentType: nil, timeout: 0)
         return try await openStream(request, operation: "watch \(Object.resource)")
     }

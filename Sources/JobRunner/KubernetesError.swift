@@ -35,6 +35,11 @@ public struct KubernetesError: Error, CustomStringConvertible, Sendable {
         KubernetesError(status: 0, reason: "Configuration", message: message, operation: "configure")
     }
 
+    /// An ERROR event in a watch of `kind`.
+    static func watch<Object: KubernetesObject>(_ kind: Object.Type, code: Int?, reason: String?, message: String?) -> KubernetesError {
+        KubernetesError(status: code ?? 500, reason: reason ?? "WatchError", message: message ?? "", operation: "watch \(Object.resource)")
+    }
+
     static func transport(_ error: HTTPError, operation: String) -> KubernetesError {
         KubernetesError(status: 0, reason: "Unreachable", message: error.description, operation: operation)
     }

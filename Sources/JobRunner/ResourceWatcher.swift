@@ -82,9 +82,7 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
                         stream.cancel()
                         return nil
                     }
-                    throw KubernetesError(
-                        status: code ?? 500, reason: reason ?? "WatchError", message: message ?? "",
-                        operation: "watch \(Object.resource)")
+                    throw KubernetesError.watch(Object.self, code: code, reason: reason, message: message)
                 case .bookmark(let version):
                     resourceVersion = version ?? resourceVersion
                 case .change(let object, let deleted):

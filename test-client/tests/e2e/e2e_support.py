@@ -211,9 +211,21 @@ class OutageProxy:
         self._thread: threading.Thread | None = None
         self.up()
 
+    @classmethod
+    def in_front_of(cls, url: str, default_port: int) -> OutageProxy:
+        """A proxy in front of the service at `url` (`amqp://…`, `http://…`)."""
+        parts = urllib.parse.urlsplit(url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or default_port)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def proxied(self, url: str) -> str:
+        """`url` (its credentials, path and query kept) with the proxy's address for the service's."""
+        parts = urllib.parse.urlsplit(url)
+        credentials = parts.netloc.rpartition("@")[0]
+        return parts._replace(netloc=(credentials + "@" if credentials else "") + f"127.0.0.1:{self.port}").geturl()
 
     def up(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -275,6 +287,16 @@ class OutageProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+def jobs_of_request(server: str, namespace: str, request_id: str) -> list[dict[str, Any]]:
+    """The Jobs made for a request (their `cloud-worker.io/request-id`), in one list call to the
+    API server at `server` (as user agent `e2e-test`, which request counts leave out)."""
+    request = urllib.request.Request(f"{server.rstrip('/')}/apis/batch/v1/namespaces/{namespace}/jobs",
+                                     headers={"Accept": "application/json", "User-Agent": "e2e-test"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        items = json.load(response)["items"]
+    return [job for job in items if (job["metadata"].get("annotations") or {}).get("cloud-worker.io/request-id") == request_id]
 
 
 def no_reply_within(rpc: RpcClient, correlation_id: str, seconds: float = 3.0) -> bool:

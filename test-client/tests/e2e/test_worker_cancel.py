@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from typing import Any
 
 import pytest
-from e2e_support import REPLY_TIMEOUT, describe, no_reply_within
+from e2e_support import REPLY_TIMEOUT, describe, jobs_of_request, no_reply_within
 
 pytestmark = pytest.mark.e2e
 
@@ -26,16 +25,9 @@ def running_worker(worker: Any) -> Any:
     return worker(CLOUD_WORKER_FINISHED_JOB_RETENTION_SECONDS=str(RETENTION_SECONDS))
 
 
-def jobs_of_request(endpoints: Any, request_id: str) -> list[dict[str, Any]]:
-    url = f"{endpoints.kube_server.rstrip('/')}/apis/batch/v1/namespaces/{endpoints.namespace}/jobs"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        items = json.load(response)["items"]
-    return [j for j in items if j["metadata"].get("annotations", {}).get("cloud-worker.io/request-id") == request_id]
-
-
 def wait_for_job(endpoints: Any, request_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
-    while not (jobs := jobs_of_request(endpoints, request_id)):
+    while not (jobs := jobs_of_request(endpoints.kube_server, endpoints.namespace, request_id)):
         assert time.monotonic() < deadline, f"no Job for request {request_id}"
         time.sleep(0.1)
     return jobs[0]
@@ -44,7 +36,7 @@ def wait_for_job(endpoints: Any, request_id: str) -> dict[str, Any]:
 def assert_stopped_not_deleted(endpoints: Any, request_id: str, cancel_id: str) -> None:
     """Right after the cancel's reply: the Job is there, marked with who cancelled it and given
     an active deadline that stops its pods, and nobody deleted it."""
-    (job,) = jobs_of_request(endpoints, request_id)
+    (job,) = jobs_of_request(endpoints.kube_server, endpoints.namespace, request_id)
     assert job["metadata"]["annotations"].get("cloud-worker.io/cancelled-by") == cancel_id, job["metadata"]
     assert "activeDeadlineSeconds" in job["spec"], job["spec"]
     assert "deletionTimestamp" not in job["metadata"], job["metadata"]
@@ -86,14 +78,14 @@ def test_cancel_stops_the_job_and_both_requests_get_one_reply_each(
     assert original_reply["k8sJob"] == k8s_job, describe(original_reply)
     # Released with the retention as its TTL, then deleted by the TTL controller.
     deadline = time.monotonic() + 30
-    while (jobs := jobs_of_request(endpoints, original.correlation_id)) and \
+    while (jobs := jobs_of_request(endpoints.kube_server, endpoints.namespace, original.correlation_id)) and \
             "cloud-worker.io/reported" not in jobs[0]["metadata"].get("annotations", {}):
         assert time.monotonic() < deadline, f"Job {k8s_job} was not released"
         time.sleep(0.1)
     if jobs:
         assert jobs[0]["spec"]["ttlSecondsAfterFinished"] == RETENTION_SECONDS, jobs[0]["spec"]
         assert not jobs[0]["metadata"].get("finalizers"), jobs[0]["metadata"]
-    while jobs_of_request(endpoints, original.correlation_id):
+    while jobs_of_request(endpoints.kube_server, endpoints.namespace, original.correlation_id):
         assert time.monotonic() < deadline, f"Job {k8s_job} was not deleted"
         time.sleep(0.2)
 
@@ -172,7 +164,7 @@ def test_a_cancel_by_job_name_reaches_only_the_same_producers_jobs(
         foreign_reply = other.wait_for_reply(foreign.correlation_id, REPLY_TIMEOUT).json
         assert foreign_reply["status"] == "rejected", describe(foreign_reply)
         assert foreign_reply["message"].startswith("cancel: no unfinished job"), describe(foreign_reply)
-        (job,) = jobs_of_request(endpoints, original.correlation_id)
+        (job,) = jobs_of_request(endpoints.kube_server, endpoints.namespace, original.correlation_id)
         assert "cloud-worker.io/cancelled-by" not in job["metadata"].get("annotations", {}), job["metadata"]
         own = owner.publish({"cancel": "e2e-cancel-scope"})
         assert owner.wait_for_reply(own.correlation_id, REPLY_TIMEOUT).json["reason"] == "Cancelled"

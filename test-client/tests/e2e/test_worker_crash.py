@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pika
 import pytest
@@ -314,8 +313,7 @@ def test_one_reply_and_whole_logs_through_crashes_and_outages(
     simulator: RecordingSimulator, worker: Any, endpoints: Any, queue_names: Any, bucket_factory: Any,
     s3: Any, broker_control: Any, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    s3_url = urlparse(endpoints.s3_endpoint)
-    proxy = OutageProxy(s3_url.hostname or "127.0.0.1", s3_url.port or 80)
+    proxy = OutageProxy.in_front_of(endpoints.s3_endpoint, 80)
     harness = Harness(worker, simulator, proxy, endpoints, queue_names, bucket_factory("crash"))
     try:
         rounds = [harness.chaos_round("one", ["replica-a"])]

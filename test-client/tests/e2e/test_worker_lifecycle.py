@@ -9,10 +9,9 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from e2e_support import (
@@ -20,6 +19,7 @@ from e2e_support import (
     OutageProxy,
     RecordingSimulator,
     describe,
+    jobs_of_request,
     no_reply_within,
     simulator_with_secrets,
     wait_until,
@@ -64,15 +64,6 @@ def created_job(simulator: RecordingSimulator, request_id: str) -> str:
                                 if e.get("code") == 201 and request_id in json.dumps(e.get("body"))],
                        "the Job to be created")
     return str(names[0])
-
-
-def job_of_request(simulator: RecordingSimulator, endpoints: Any, request_id: str) -> str | None:
-    """The name of the request's Job, if it exists (one list call: quicker than the request log)."""
-    _, answer = simulator.call("GET", f"/apis/batch/v1/namespaces/{endpoints.namespace}/jobs")
-    for job in answer.get("items") or []:
-        if (job["metadata"].get("annotations") or {}).get("cloud-worker.io/request-id") == request_id:
-            return str(job["metadata"]["name"])
-    return None
 
 
 def job_path(endpoints: Any, name: str) -> str:
@@ -150,17 +141,16 @@ def test_a_reply_held_up_by_a_broker_outage_is_published_once_the_broker_is_back
     """The worker reaches RabbitMQ through a proxy that is taken down once its Job exists: the
     Job ends during the outage, its reply cannot be published, and is, once, when the broker is
     back, with the whole log (the worker once gave a reply up after ten failed attempts)."""
-    broker = urlparse(endpoints.amqp_url)
-    proxy = OutageProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
+    proxy = OutageProxy.in_front_of(endpoints.amqp_url, 5672)
     try:
-        through_proxy = endpoints.amqp_url.replace(f"{broker.hostname}:{broker.port}", f"127.0.0.1:{proxy.port}", 1)
+        through_proxy = proxy.proxied(endpoints.amqp_url)
         # Queues of its own: the module's other workers, still consuming, must not take its request.
         process = worker(names=type(queue_names).fresh(), CLOUD_WORKER_KUBE_SERVER=simulator.base,
                          CLOUD_WORKER_AMQP_URL=through_proxy)
         bucket = bucket_factory("broker-outage")
         with process.rpc() as rpc:
             cid = rpc.publish(shell_job("e2e-broker-outage", bucket, "echo before; sleep 3; echo after")).correlation_id
-            job = wait_until(lambda: job_of_request(simulator, endpoints, cid), "the Job to be created")
+            job = wait_until(lambda: jobs_of_request(simulator.base, endpoints.namespace, cid), "the Job to be created")[0]["metadata"]["name"]
             proxy.down()
 
             def completed() -> bool:
@@ -188,16 +178,15 @@ def test_a_replica_cut_off_from_the_broker_keeps_its_job_and_it_gets_one_reply(
     broker is back."""
     claim_timeout = 4
     names = type(queue_names).fresh()
-    broker = urlparse(endpoints.amqp_url)
-    proxy = OutageProxy(broker.hostname or "127.0.0.1", broker.port or 5672)
+    proxy = OutageProxy.in_front_of(endpoints.amqp_url, 5672)
     settings = {"CLOUD_WORKER_KUBE_SERVER": simulator.base, "CLOUD_WORKER_CLAIM_TIMEOUT_SECONDS": str(claim_timeout)}
     try:
-        through_proxy = endpoints.amqp_url.replace(f"{broker.hostname}:{broker.port}", f"127.0.0.1:{proxy.port}", 1)
+        through_proxy = proxy.proxied(endpoints.amqp_url)
         holder = worker(names=names, CLOUD_WORKER_AMQP_URL=through_proxy, CLOUD_WORKER_ID="cut-off", **settings)
         bucket = bucket_factory("cut-off")
         with holder.rpc() as rpc:
             cid = rpc.publish(shell_job("e2e-cut-off", bucket, "echo before; sleep 3; echo after")).correlation_id
-            job = wait_until(lambda: job_of_request(simulator, endpoints, cid), "the Job to be created")
+            job = wait_until(lambda: jobs_of_request(simulator.base, endpoints.namespace, cid), "the Job to be created")[0]["metadata"]["name"]
             proxy.down()
             worker(names=names, CLOUD_WORKER_ID="connected", **settings)
             # Several claim timeouts after the Job's end: a stale claim would have been taken over.

@@ -21,7 +21,15 @@ from typing import Any
 
 import pika
 import pytest
-from e2e_support import REPLY_TIMEOUT, RecordingSimulator, dead_letter, describe, no_reply_within, simulator_with_secrets
+from e2e_support import (
+    REPLY_TIMEOUT,
+    RecordingSimulator,
+    dead_letter,
+    describe,
+    jobs_of_request,
+    no_reply_within,
+    simulator_with_secrets,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -137,13 +145,6 @@ def strict_worker(simulator: RecordingSimulator, worker: Any) -> Any:
     return worker(CLOUD_WORKER_KUBE_SERVER=simulator.base, **STRICT_SETTINGS)
 
 
-def jobs_of(simulator: RecordingSimulator, request_id: str, namespace: str) -> list[dict[str, Any]]:
-    status, answer = simulator.call("GET", f"/apis/batch/v1/namespaces/{namespace}/jobs")
-    assert status == 200, answer
-    return [job for job in answer["items"]
-            if (job["metadata"].get("annotations") or {}).get("cloud-worker.io/request-id") == request_id]
-
-
 def submit(worker_process: Any, body: Any, **publish: Any) -> tuple[str, dict[str, Any]]:
     with worker_process.rpc() as rpc:
         published = rpc.publish(body, **publish)
@@ -164,7 +165,7 @@ def assert_rejected(
     headers = properties.headers or {}
     assert headers.get("x-rejected-field") == field, headers
     assert headers.get("x-rejected-reason") and headers["x-rejected-reason"] in reply["message"], headers
-    assert not jobs_of(simulator, request_id, endpoints.namespace), "a Job was created for a rejected request"
+    assert not jobs_of_request(simulator.base, endpoints.namespace, request_id), "a Job was created for a rejected request"
     assert worker_process.alive()
     return headers
 
@@ -319,7 +320,7 @@ def test_cancel_refused_by_the_api_server_is_rejected_with_its_message(
         original = rpc.publish(base(jobName="e2e-cancel-refused", inputBucket=bucket_factory("cancel"),
                                     command=["sh", "-c", "echo started; sleep 60"]))
         deadline = time.monotonic() + 30
-        while not (jobs := jobs_of(simulator, original.correlation_id, endpoints.namespace)):
+        while not (jobs := jobs_of_request(simulator.base, endpoints.namespace, original.correlation_id)):
             assert time.monotonic() < deadline, "no Job for the request"
             time.sleep(0.1)
         job_path = f"/jobs/{jobs[0]['metadata']['name']}"
