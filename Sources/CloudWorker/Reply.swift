@@ -65,9 +65,7 @@ struct Reply: Codable, Sendable, Equatable {
 
     /// Milliseconds between two RFC 3339 timestamps.
     static func duration(from start: String?, to end: String?) -> Int? {
-        guard let start, let end, let from = try? Date(start, strategy: .iso8601), let to = try? Date(end, strategy: .iso8601) else {
-            return nil
-        }
+        guard let from = JobLifecycle.date(start), let to = JobLifecycle.date(end) else { return nil }
         return Int((to.timeIntervalSince(from) * 1000).rounded())
     }
 }
