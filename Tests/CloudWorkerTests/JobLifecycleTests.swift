@@ -386,4 +386,12 @@ import Testing
         #expect(JobLifecycle.date("2026-13-45") == nil)
         #expect(JobLifecycle.date(nil) == nil)
     }
+
+    @Test func anActionNeedsTheJobItWasDecidedFrom() throws {
+        let job = Self.job()
+        #expect(try Self.facts(job, now: 1).cached().name == job.name)
+        #expect(throws: LifecycleFault.self) { try Self.facts(nil, now: 1, tombstone: job).cached() }
+        #expect(try Self.facts(nil, now: 1, tombstone: job).cached(orTombstone: true).name == job.name)
+        #expect(throws: LifecycleFault.self) { try Self.facts(nil, now: 1).cached(orTombstone: true) }
+    }
 }

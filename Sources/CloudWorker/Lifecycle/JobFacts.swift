@@ -19,6 +19,21 @@ struct JobFacts: Sendable {
     /// The Job's pods were listed directly after it ended (the watch had not caught up).
     var podsRefreshed: Bool
     var now: Date
+
+    /// The Job the decision was made from: the lifecycle decides an action on a Job only from
+    /// one it has (`orTombstone`: or its last state). A decision without one is a fault of the
+    /// lifecycle's, reported as an error for the reconcile to retry, not a crash.
+    func cached(orTombstone: Bool = false) throws -> Job {
+        guard let job = job ?? (orTombstone ? tombstone : nil) else {
+            throw LifecycleFault(message: "an action was decided for a Job that is not in the cache")
+        }
+        return job
+    }
+}
+
+struct LifecycleFault: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }
 
 /// Where this worker's archive of one pod's log stands.

@@ -227,23 +227,23 @@ actor JobReconciler {
             queue.forget(key)
             return false
         case .archive(let pod):
-            startArchive(pod: pod, of: facts.job!)
+            startArchive(pod: pod, of: try facts.cached())
             return true
         case .claim, .renewClaim:
             if case .claim = action { records[key]?.heldSinceCreation = false }  // taken over: others may have held it
             let patch = JobPatch(annotations: [
                 JobMetadata.claimedBy: settings.workerID, JobMetadata.claimedAt: facts.now.formatted(.iso8601),
             ])
-            try await update(facts.job!, patch, logger: logger)
+            try await update(try facts.cached(), patch, logger: logger)
             return true
         case .stopPods:
             logger.info("job deleted while it runs: stopping its pods")
             let patch = JobPatch.stop(
-                job: facts.job!, now: facts.now, annotations: [JobMetadata.stopRequested: facts.now.formatted(.iso8601)])
-            try await update(facts.job!, patch, logger: logger)
+                job: try facts.cached(), now: facts.now, annotations: [JobMetadata.stopRequested: facts.now.formatted(.iso8601)])
+            try await update(try facts.cached(), patch, logger: logger)
             return true
         case .refreshPods:
-            let job = facts.job!
+            let job = try facts.cached()
             let listed = try await kubernetes.list(Pod.self, labelSelector: "batch.kubernetes.io/controller-uid=\(job.metadata.uid ?? "")")
             // Kept with the Job's record, not in the cache: the watch may have removed one of
             // them meanwhile, and the record goes with the Job.
@@ -251,7 +251,7 @@ actor JobReconciler {
             records[key, default: JobRecord()].podsRefreshed = true
             return true
         case .publish(let reply):
-            let job = (facts.job ?? facts.tombstone)!
+            let job = try facts.cached(orTombstone: true)
             guard replies.isConnected else {
                 // The broker is away: look again soon, not after a growing backoff, so that the
                 // claim is renewed while the reply waits (no other replica takes the Job over and
@@ -269,7 +269,7 @@ actor JobReconciler {
             record(reply, since: records[key]?.firstSeen)
             return true
         case .release(let delete):
-            let job = facts.job!
+            let job = try facts.cached()
             guard try await update(job, JobLifecycle.releasePatch(job, settings), logger: logger) else { return true }
             // The Job may stay for the retention: what only the report needed goes now.
             records[key]?.listedPods = []
