@@ -65,7 +65,7 @@ struct Reply: Codable, Sendable, Equatable {
 
     /// Milliseconds between two RFC 3339 timestamps.
     static func duration(from start: String?, to end: String?) -> Int? {
-        guard let from = JobLifecycle.date(start), let to = JobLifecycle.date(end) else { return nil }
+        guard let from = LogTimestamp.date(start), let to = LogTimestamp.date(end) else { return nil }
         return Int((to.timeIntervalSince(from) * 1000).rounded())
     }
 }

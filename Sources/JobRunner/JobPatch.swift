@@ -23,7 +23,7 @@ public struct JobPatch: Sendable, Equatable {
     /// controller fail the Job (`DeadlineExceeded`) and stop its pods, as Kubernetes itself
     /// would, so that their logs end and the usual path reports it.
     public static func stop(job: Job, now: Date, annotations: [String: String?]) -> JobPatch {
-        let started = job.status?.startTime.flatMap { try? Date($0, strategy: .iso8601) }
+        let started = LogTimestamp.date(job.status?.startTime)
         let elapsed = started.map { Int(now.timeIntervalSince($0).rounded(.down)) } ?? 0
         return JobPatch(annotations: annotations, activeDeadlineSeconds: max(1, elapsed))
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The RFC 3339 timestamp the kubelet puts before each log line with `timestamps=true`
 /// (`2026-11-22T02:35:58.123456789Z`), comparable to the nanosecond; the API server writes its
 /// object timestamps the same way, in UTC.
@@ -51,5 +53,18 @@ public struct LogTimestamp: Comparable, Sendable {
         let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+extension LogTimestamp {
+    /// An API object's timestamp, or one of this worker's annotations, as a date: UTC RFC 3339
+    /// is read directly (each lifecycle decision reads several), any other ISO 8601 form
+    /// through Foundation.
+    public static func date(_ text: String?) -> Date? {
+        guard let text else { return nil }
+        if let timestamp = LogTimestamp(text[...]) {
+            return Date(timeIntervalSince1970: Double(timestamp.seconds) + Double(timestamp.nanoseconds) / 1e9)
+        }
+        return try? Date(text, strategy: .iso8601)
     }
 }

@@ -371,22 +371,6 @@ import Testing
         #expect(reply?.exitCode == 3)
     }
 
-    @Test(arguments: [
-        ("2026-12-07T13:25:36Z", 1_796_649_936.0),
-        ("2026-12-07T13:25:36.25Z", 1_796_649_936.25),
-        ("2026-12-07T14:25:36+01:00", 1_796_649_936.0),  // not UTC: read by Foundation
-        ("1970-01-01T00:00:00Z", 0),
-    ])
-    func timestampsAreReadToTheFraction(_ text: String, _ seconds: Double) {
-        #expect(JobLifecycle.date(text)?.timeIntervalSince1970 == seconds)
-    }
-
-    @Test func whatIsNoTimestampIsNoDate() {
-        #expect(JobLifecycle.date("yesterday") == nil)
-        #expect(JobLifecycle.date("2026-13-45") == nil)
-        #expect(JobLifecycle.date(nil) == nil)
-    }
-
     @Test func anActionNeedsTheJobItWasDecidedFrom() throws {
         let job = Self.job()
         #expect(try Self.facts(job, now: 1).cached().name == job.name)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import JobRunner
@@ -11,6 +12,22 @@ import Testing
         #expect(a.wholeSeconds == "2026-11-22T02:35:58Z")
         #expect(c.seconds == 1_795_314_959)  // date -d 2026-11-22T02:35:59Z +%s
         #expect(LogTimestamp("not a time") == nil)
+    }
+
+    @Test(arguments: [
+        ("2026-12-07T13:25:36Z", 1_796_649_936.0),
+        ("2026-12-07T13:25:36.25Z", 1_796_649_936.25),
+        ("2026-12-07T14:25:36+01:00", 1_796_649_936.0),  // not UTC: read by Foundation
+        ("1970-01-01T00:00:00Z", 0),
+    ])
+    func timestampsAreReadToTheFraction(_ text: String, _ seconds: Double) {
+        #expect(LogTimestamp.date(text)?.timeIntervalSince1970 == seconds)
+    }
+
+    @Test func whatIsNoTimestampIsNoDate() {
+        #expect(LogTimestamp.date("yesterday") == nil)
+        #expect(LogTimestamp.date("2026-13-45") == nil)
+        #expect(LogTimestamp.date(nil) == nil)
     }
 }
 

@@ -79,10 +79,10 @@ enum JobLifecycle {
     /// has been stuck longer than the grace; `at` is when, for the claim's staleness.
     static func ending(of job: Job, pods: [Pod], now: Date, settings: LifecycleSettings) -> (ending: Ending, at: Date)? {
         if let condition = JobOutcome.finalCondition(of: job) {
-            let at = date(job.status?.completionTime) ?? date(condition.lastTransitionTime) ?? now
+            let at = LogTimestamp.date(job.status?.completionTime) ?? LogTimestamp.date(condition.lastTransitionTime) ?? now
             return (.finished(condition), at)
         }
-        if let deleted = job.metadata.deletionTimestamp { return (.deleted, date(deleted) ?? now) }
+        if let deleted = job.metadata.deletionTimestamp { return (.deleted, LogTimestamp.date(deleted) ?? now) }
         for pod in pods {
             guard let reason = pod.stuckReason, let since = stuckSince(pod) else { continue }
             if now.timeIntervalSince(since) >= settings.stuckGrace {
@@ -101,7 +101,7 @@ enum JobLifecycle {
         guard let holder = job.annotations[JobMetadata.claimedBy], !holder.isEmpty else { return .free }
         if holder == settings.workerID { return .mine }
         guard let endedAt else { return .heldElsewhere(staleAt: nil) }
-        let claimedAt = date(job.annotations[JobMetadata.claimedAt]) ?? .distantPast
+        let claimedAt = LogTimestamp.date(job.annotations[JobMetadata.claimedAt]) ?? .distantPast
         let staleAt = max(claimedAt, endedAt).addingTimeInterval(settings.claimTimeout)
         return now >= staleAt ? .free : .heldElsewhere(staleAt: staleAt)
     }
@@ -110,7 +110,7 @@ enum JobLifecycle {
     /// stale; and it speaks for the Job (publishes, releases) only while the claim is that
     /// fresh, so that nobody can have taken it over meanwhile. Seconds until then.
     static func untilRenewal(_ job: Job, endedAt: Date, now: Date, settings: LifecycleSettings) -> Double {
-        let claimedAt = date(job.annotations[JobMetadata.claimedAt]) ?? .distantPast
+        let claimedAt = LogTimestamp.date(job.annotations[JobMetadata.claimedAt]) ?? .distantPast
         return max(claimedAt, endedAt).addingTimeInterval(settings.claimTimeout / 2).timeIntervalSince(now)
     }
 
@@ -270,9 +270,11 @@ enum JobLifecycle {
     /// Whether the Job was deleted while it still ran (a deletion after the end changes nothing):
     /// this worker stopped its pods for it, or it ended after (timestamps are whole seconds).
     static func deletedBeforeFinishing(_ job: Job) -> Bool {
-        guard let deleted = date(job.metadata.deletionTimestamp) else { return false }
+        guard let deleted = LogTimestamp.date(job.metadata.deletionTimestamp) else { return false }
         if job.annotations[JobMetadata.stopRequested] != nil { return true }
-        guard let condition = JobOutcome.finalCondition(of: job), let finished = date(condition.lastTransitionTime) else { return true }
+        guard let condition = JobOutcome.finalCondition(of: job), let finished = LogTimestamp.date(condition.lastTransitionTime) else {
+            return true
+        }
         return deleted <= finished
     }
 
@@ -280,16 +282,6 @@ enum JobLifecycle {
 
     /// When a stuck pod started waiting, as far as its own record says.
     static func stuckSince(_ pod: Pod) -> Date? {
-        date(pod.status?.startTime) ?? date(pod.metadata.creationTimestamp)
-    }
-
-    /// The API server's timestamps and the worker's own annotations are UTC RFC 3339, read
-    /// directly (each decision reads several); any other ISO 8601 form through Foundation.
-    static func date(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        if let timestamp = LogTimestamp(text[...]) {
-            return Date(timeIntervalSince1970: Double(timestamp.seconds) + Double(timestamp.nanoseconds) / 1e9)
-        }
-        return try? Date(text, strategy: .iso8601)
+        LogTimestamp.date(pod.status?.startTime) ?? LogTimestamp.date(pod.metadata.creationTimestamp)
     }
 }

@@ -238,9 +238,10 @@ actor JobReconciler {
             return true
         case .stopPods:
             logger.info("job deleted while it runs: stopping its pods")
+            let job = try facts.cached()
             let patch = JobPatch.stop(
-                job: try facts.cached(), now: facts.now, annotations: [JobMetadata.stopRequested: facts.now.formatted(.iso8601)])
-            try await update(try facts.cached(), patch, logger: logger)
+                job: job, now: facts.now, annotations: [JobMetadata.stopRequested: facts.now.formatted(.iso8601)])
+            try await update(job, patch, logger: logger)
             return true
         case .refreshPods:
             let job = try facts.cached()
