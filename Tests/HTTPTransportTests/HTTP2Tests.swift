@@ -38,25 +38,11 @@ import Testing
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile("\(directory)/server.crt").map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: "\(directory)/server.key", format: .pem)))
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, server: try .http2Upgrade(tlsConfiguration: tls),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            })
-        let services = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "test-server")))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            defer {
-                // Not a graceful shutdown: it would wait for the client to close the connection,
-                // which libcurl keeps for reuse.
-                group.cancelAll()
-            }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
+        try await withTestServer(graceful: false) {
+            Application(
+                router: router, server: try .http2Upgrade(tlsConfiguration: tls),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: $0)
+        } _: { port in
             let client = HTTPClient(tls: HTTPTransport.TLSConfiguration(caFile: "\(directory)/server.crt"))
             let url = "https://127.0.0.1:\(port)/held"
             let bodies = try await withThrowingTaskGroup(of: String.self) { group in

@@ -197,31 +197,11 @@ import Testing
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
     }
 
-    /// Runs `body` with a Hummingbird server for `router` on a free port of 127.0.0.1, then shuts
-    /// the server down gracefully: it waits for the responses still being written.
+    /// Runs `body` with a Hummingbird server for `router`, stopped gracefully afterwards.
     private func withServer(_ router: Router<BasicRequestContext>, _ body: (Int) async throws -> Void) async throws {
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            })
-        let services = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [], logger: Logger(label: "test-server")))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            do {
-                try await body(port)
-            } catch {
-                await services.triggerGracefulShutdown()
-                throw error
-            }
-            await services.triggerGracefulShutdown()
-            try await group.waitForAll()
-        }
+        try await withTestServer(
+            { Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: $0) },
+            body)
     }
 }
 
