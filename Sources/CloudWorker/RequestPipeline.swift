@@ -164,24 +164,27 @@ struct RequestPipeline: Sendable {
         let manifest = JobManifest.json(spec)
         let ownerUID = try await retryingWhileUnreachable(logger: logger) { () async throws -> String? in
             while true {
+                // Told before the POST: the Job's pod can be watched running before its reply comes.
+                await reconciler.creating(spec.name)
                 do {
                     let job = try await kubernetes.createJob(manifest)
-                    await reconciler.created(spec.name)
                     logger.info("job created", metadata: ["job": "\(spec.name)", "image": "\(spec.image)"])
                     return job.metadata.uid
-                } catch let error as KubernetesError where error.status == 409 {
-                    let existing = try await kubernetes.getJob(spec.name)
-                    guard existing.annotations[JobMetadata.requestID] == identity.value else {
-                        throw RequestRejection(
-                            field: "jobName", reason: "a Job named \(spec.name) exists already and was not made for this request")
-                    }
-                    guard existing.annotations[JobMetadata.reported] != nil, !repeated else {
-                        logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
-                        return existing.metadata.uid
-                    }
-                    logger.info("request asked again after its reply; replacing its finished job", metadata: ["job": "\(spec.name)"])
-                    try await delete(existing)
+                } catch {
+                    await reconciler.notCreated(spec.name)
+                    guard let conflict = error as? KubernetesError, conflict.status == 409 else { throw error }
                 }
+                let existing = try await kubernetes.getJob(spec.name)
+                guard existing.annotations[JobMetadata.requestID] == identity.value else {
+                    throw RequestRejection(
+                        field: "jobName", reason: "a Job named \(spec.name) exists already and was not made for this request")
+                }
+                guard existing.annotations[JobMetadata.reported] != nil, !repeated else {
+                    logger.info("job exists already; adopting it", metadata: ["job": "\(spec.name)"])
+                    return existing.metadata.uid
+                }
+                logger.info("request asked again after its reply; replacing its finished job", metadata: ["job": "\(spec.name)"])
+                try await delete(existing)
             }
         }
         guard let ownerUID, let configMap = JobManifest.taskConfigMap(spec, ownerUID: ownerUID) else { return }

@@ -24,6 +24,11 @@ actor JobReconciler {
     private var queue = WorkQueue<String>()
     /// What this worker has done for each Job it holds; dropped when the lifecycle forgets it.
     private var records: [String: JobRecord] = [:]
+    /// Jobs this process is creating, or created and has held ever since: no other worker can
+    /// have begun archiving their logs. Dropped when the create fails, on a takeover, and once
+    /// the Job is seen gone. Not when the lifecycle forgets a key: a pod's event can bring its
+    /// Job's key before the Job itself is cached, and that key is forgotten at once.
+    private var heldSinceCreation: Set<String> = []
     private var archiveOrders: [ArchiveOrder] = []
     private var reconciling = 0
     private let wakeup = Wakeup()
@@ -42,9 +47,6 @@ actor JobReconciler {
         var archiveRetries: [String: Retry] = [:]
         var replied = false
         var podsRefreshed = false
-        /// This process created the Job and has held its claim ever since: no other worker can
-        /// have begun archiving its logs.
-        var heldSinceCreation = false
         /// The Job's pods as a direct list showed them (`refreshPods`).
         var listedPods: [Pod] = []
         var firstSeen = DispatchTime.now()
@@ -72,12 +74,25 @@ actor JobReconciler {
 
     // MARK: - Events: they only queue keys
 
-    /// The request pipeline created this Job, claimed by this worker.
-    func created(_ job: String) {
-        records[job, default: JobRecord()].heldSinceCreation = true
+    /// The request pipeline is about to create this Job, claimed by this worker. A Job of that
+    /// name already cached is someone's already (the create will fail).
+    func creating(_ job: String) {
+        if cache.jobs[job] == nil { heldSinceCreation.insert(job) }
+    }
+
+    /// The create failed: whoever made the Job of that name may have begun archiving.
+    func notCreated(_ job: String) {
+        heldSinceCreation.remove(job)
     }
 
     func handle(_ event: WatchEvent<Job>) {
+        switch event {
+        case .deleted(let job):
+            heldSinceCreation.remove(job.name)
+            if heldSinceCreation.isEmpty { heldSinceCreation = [] }  // as for the records below
+        case .listed(let all): heldSinceCreation.formIntersection(all.map(\.name))
+        case .current: break
+        }
         enqueue(cache.apply(event))
         inFlight.record(cache.unfinishedCount)
     }
@@ -99,7 +114,7 @@ actor JobReconciler {
     private func recordFootprint() {
         kept.jobs.record(cache.jobs.count)
         kept.pods.record(cache.podCount)
-        kept.records.record(records.count)
+        kept.records.record(records.count + heldSinceCreation.count)
         kept.keys.record(queue.trackedKeys)
     }
 
@@ -230,7 +245,7 @@ actor JobReconciler {
             startArchive(pod: pod, of: try facts.cached())
             return true
         case .claim, .renewClaim:
-            if case .claim = action { records[key]?.heldSinceCreation = false }  // taken over: others may have held it
+            if case .claim = action { heldSinceCreation.remove(key) }  // taken over: others may have held it
             let patch = JobPatch(annotations: [
                 JobMetadata.claimedBy: settings.workerID, JobMetadata.claimedAt: facts.now.formatted(.iso8601),
             ])
@@ -309,7 +324,7 @@ actor JobReconciler {
     // MARK: - Archives
 
     private func startArchive(pod: String, of job: Job) {
-        let firstOfItsLog = records[job.name]?.heldSinceCreation == true && records[job.name]?.archives[pod] == nil
+        let firstOfItsLog = heldSinceCreation.contains(job.name) && records[job.name]?.archives[pod] == nil
         records[job.name, default: JobRecord()].archives[pod] = .running
         let key = archiver.key(
             job: job.name, pod: pod, requestedName: job.annotations[JobMetadata.requestedName] ?? job.name,
