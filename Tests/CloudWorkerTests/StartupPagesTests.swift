@@ -4,10 +4,11 @@ import Testing
 @testable import CloudWorker
 
 /// Released pages leave the resident set: a file mapped read-only, as code is, and read all
-/// through, stops counting in the process's RSS.
+/// through, stops counting in the process's RSS, and a page read again does not bring its
+/// neighbours back with it.
 @Suite struct StartupPagesTests {
     static func residentFileKiB() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let status = StartupPages.procFile("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("RssFile:") }
         return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? -1
     }
@@ -32,5 +33,21 @@ import Testing
         let after = Self.residentFileKiB()
         // The mapped file alone is 32 MB; tests running alongside fault some of their pages back.
         #expect(before - after > 24 << 10, "RssFile \(before) kB before, \(after) kB after")
+
+        // A page needed again comes back alone: four pages read, 1 MB apart, are 16 kB mapped
+        // back, where the kernel's read-around brought in and mapped 200 to 256 kB with them.
+        for page in stride(from: 0, to: 4 << 20, by: 1 << 20) { sum &+= Int(bytes[page]) }
+        let resident = try #require(Self.residentKiB(ofMappingAt: mapped))
+        #expect(resident <= 4 * 16, "\(resident) kB of the file mapped back for 4 pages read")
+    }
+
+    /// The Rss of the mapping that starts at `address`, from /proc/self/smaps.
+    static func residentKiB(ofMappingAt address: UnsafeMutableRawPointer) -> Int? {
+        let smaps = StartupPages.procFile("/proc/self/smaps") ?? ""
+        let start = String(UInt(bitPattern: address), radix: 16) + "-"
+        let lines = smaps.split(separator: "\n")
+        guard let header = lines.firstIndex(where: { $0.hasPrefix(start) }) else { return nil }
+        let rss = lines[header...].first { $0.hasPrefix("Rss:") }
+        return rss.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
     }
 }
