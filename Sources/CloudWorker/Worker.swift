@@ -71,7 +71,9 @@ struct Worker {
         ]
         var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
-        try await ServiceGroup(configuration: group).run()
+        try await withTaskExecutorPreference(HTTPClient.transferExecutor) {
+            try await ServiceGroup(configuration: group).run()
+        }
         logger.info("stopped")
     }
 }

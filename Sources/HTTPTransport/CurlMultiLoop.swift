@@ -9,7 +9,8 @@ import Synchronization
 /// It drives libcurl's socket API over epoll: libcurl names the sockets to watch and its next
 /// timeout, and each ready socket is handed to it alone, so an event costs the same with ten
 /// open transfers or a thousand. Other threads only queue commands for it and wake it through
-/// an eventfd; libcurl is called on the loop's thread alone.
+/// an eventfd; libcurl is called on the loop's thread alone. It is also a task executor: the
+/// worker's tasks run on it, between its rounds of I/O.
 final class CurlMultiLoop: @unchecked Sendable {
     /// The loop of every `HTTPClient`; it lives as long as the process.
     static let shared = CurlMultiLoop()
@@ -29,7 +30,16 @@ final class CurlMultiLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let epoll: Int32
     private let wakeup: Int32
-    private let inbox = Mutex<[Command]>([])
+    private let inbox = Mutex<Inbox>(Inbox())
+    /// The loop's thread, once it runs: what it queues for itself needs no wake-up.
+    private let loopThread = Mutex<pthread_t?>(nil)
+
+    /// What other threads (and tasks run here) leave for the loop.
+    private struct Inbox {
+        var commands: [Command] = []
+        var jobs: [UnownedJob] = []
+        var isEmpty: Bool { commands.isEmpty && jobs.isEmpty }
+    }
 
     // MARK: - Loop thread only
     private var running: [UnsafeMutableRawPointer: Running] = [:]
@@ -83,12 +93,22 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func send(_ command: Command) {
-        inbox.withLock { $0.append(command) }
+        inbox.withLock { $0.commands.append(command) }
+        wakeIfElsewhere()
+    }
+
+    /// Wakes the loop, unless this is the loop's own thread: it looks at its inbox before it
+    /// waits again.
+    private func wakeIfElsewhere() {
+        if let thread = loopThread.withLock({ $0 }), pthread_equal(thread, pthread_self()) != 0 { return }
         var one: UInt64 = 1
         _ = write(wakeup, &one, 8)
     }
 
     private func run() {
+        loopThread.withLock { $0 = pthread_self() }
+        // Named for the OS too (top, perf, gdb): a thread otherwise takes its creator's name.
+        cw_name_this_thread("http-transfers")
         let capacity = 64
         var sockets = [Int32](repeating: 0, count: capacity)
         var masks = [Int32](repeating: 0, count: capacity)
@@ -99,11 +119,6 @@ final class CurlMultiLoop: @unchecked Sendable {
                 if sockets[index] == wakeup {
                     var count: UInt64 = 0
                     _ = read(wakeup, &count, 8)
-                    let commands = inbox.withLock { commands in
-                        defer { commands.removeAll(keepingCapacity: true) }
-                        return commands
-                    }
-                    commands.forEach(handle)
                 } else {
                     _ = curl_multi_socket_action(multi, sockets[index], masks[index], &stillRunning)
                 }
@@ -114,11 +129,26 @@ final class CurlMultiLoop: @unchecked Sendable {
                 _ = curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &stillRunning)
             }
             collectEnded()
+            runQueued()
         }
     }
 
-    /// How long epoll may wait: until libcurl's timer is due, or for ever without one.
+    /// Runs what was queued: commands from other threads, and the jobs of tasks that prefer
+    /// this loop. What these queue in turn waits for the next round, after the sockets have
+    /// been looked at, so that a busy task cannot hold up the transfers.
+    private func runQueued() {
+        let queued = inbox.withLock { inbox in
+            defer { inbox = Inbox() }
+            return inbox
+        }
+        queued.commands.forEach(handle)
+        for job in queued.jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
+    }
+
+    /// How long epoll may wait: until libcurl's timer is due, or for ever without one; not at all
+    /// while something is queued.
     private func waitMilliseconds() -> Int32 {
+        if !inbox.withLock({ $0.isEmpty }) { return 0 }
         guard let due = timerDue else { return -1 }
         let left = ContinuousClock.now.duration(to: due)
         guard left > .zero else { return 0 }
@@ -187,5 +217,15 @@ final class CurlMultiLoop: @unchecked Sendable {
         curl_slist_free_all(ended.headerList)
         if reusable, idle.count < Self.idleLimit { idle.append(ended.easy) }
         ended.transfer.completion(result)
+    }
+}
+
+/// Tasks that prefer the loop run on its thread between its rounds of I/O: a response resumes
+/// its task where it arrived, with no other thread woken.
+extension CurlMultiLoop: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        inbox.withLock { $0.jobs.append(job) }
+        wakeIfElsewhere()
     }
 }

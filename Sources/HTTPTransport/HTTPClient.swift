@@ -11,6 +11,10 @@ public final class HTTPClient: Sendable {
         self.tls = tls
     }
 
+    /// The thread every transfer runs on, as an executor: tasks that prefer it
+    /// (`withTaskExecutorPreference`) handle responses without a hop to another thread.
+    public static var transferExecutor: any TaskExecutor { CurlMultiLoop.shared }
+
     /// Sends a request and returns the whole response.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let response = ResponseCollector()

@@ -180,7 +180,6 @@ import Testing
         }
     }
 
-    /// Threads of this process now.
     /// S3 signs the path as sent, so libcurl must not resolve `.` and `..` segments first
     /// (`CURLOPT_PATH_AS_IS`): the server sees the path exactly as given.
     @Test func aPathWithDotSegmentsGoesOutAsGiven() async throws {
@@ -193,6 +192,44 @@ import Testing
         }
     }
 
+    /// A task that prefers the transfer loop runs on its thread, and stays there: a response
+    /// resumes it on the thread the response arrived on, and so does a wake-up from elsewhere
+    /// (a timer's), which must wake the loop.
+    @Test(.timeLimit(.minutes(1))) func aTaskThatPrefersTheTransferLoopRunsOnItsThread() async throws {
+        let router = Router()
+        router.get("hello") { _, _ in "hello" }
+        try await withServer(router) { port in
+            let client = HTTPClient()
+            let request = HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/hello")
+            let seen = try await withTaskExecutorPreference(HTTPClient.transferExecutor) {
+                var threads = [Self.threadName()]
+                let response = try await client.send(request)
+                #expect(response.body == Array("hello".utf8))
+                threads.append(Self.threadName())
+                try await Task.sleep(for: .milliseconds(20))
+                threads.append(Self.threadName())
+                let inChild = try await withThrowingTaskGroup(of: String.self) { group in
+                    group.addTask {
+                        _ = try await client.send(request)
+                        return Self.threadName()
+                    }
+                    return try await group.next()
+                }
+                threads.append(inChild ?? "none")
+                return threads
+            }
+            #expect(seen == Array(repeating: "http-transfers", count: 4))
+            #expect(Self.threadName() != "http-transfers")
+        }
+    }
+
+    /// The OS name of the thread this runs on.
+    static func threadName() -> String {
+        let name = FileHandle(forReadingAtPath: "/proc/thread-self/comm")?.readDataToEndOfFile() ?? Data()
+        return String(decoding: name, as: UTF8.self).trimmingCharacters(in: .newlines)
+    }
+
+    /// Threads of this process now.
     static func threads() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
     }
