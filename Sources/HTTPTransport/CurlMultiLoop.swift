@@ -134,15 +134,19 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     /// Runs what was queued: commands from other threads, and the jobs of tasks that prefer
-    /// this loop. What these queue in turn waits for the next round, after the sockets have
-    /// been looked at, so that a busy task cannot hold up the transfers.
+    /// this loop, which queue more of both. The sockets are looked at again once the queue is
+    /// empty, or after a millisecond of it, so that busy tasks cannot hold up the transfers.
     private func runQueued() {
-        let queued = inbox.withLock { inbox in
-            defer { inbox = Inbox() }
-            return inbox
-        }
-        queued.commands.forEach(handle)
-        for job in queued.jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        let until = ContinuousClock.now + .milliseconds(1)
+        repeat {
+            let queued = inbox.withLock { inbox in
+                defer { inbox = Inbox() }
+                return inbox
+            }
+            if queued.isEmpty { return }
+            queued.commands.forEach(handle)
+            for job in queued.jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        } while ContinuousClock.now < until
     }
 
     /// How long epoll may wait: until libcurl's timer is due, or for ever without one; not at all
