@@ -4,11 +4,12 @@ import Foundation
 /// start-up touched: argument parsing, configuration, the set-up of the status server, the
 /// broker and the TLS library. They are clean pages of the executable and its libraries, read
 /// again from the file if ever needed; left alone they stay resident, about half of an idle
-/// worker's RSS (measured idle, health probes answered: 39 MB without this, 19 MB with it).
-/// Pages that other processes map too are left to them (the kernel skips them), and a kernel
-/// without `MADV_PAGEOUT` (before 5.4) just keeps them. The same ranges are then marked `MADV_RANDOM`: a page needed again is read
-/// alone, not with the 128 KiB of read-around the kernel would map with it (the first health
-/// probe brought back 4.7 MB of code that way).
+/// worker's RSS (measured idle: 39 MB without this, 19 to 22 MB with it; answering health
+/// probes brings back about 4 MB). Pages that other processes map too are left to them (the
+/// kernel skips them), and a kernel without `MADV_PAGEOUT` (before 5.4) just keeps them. The
+/// ranges are then marked `MADV_RANDOM`: a page read again from the file comes alone, without
+/// the 128 kB of read-around. (Pages still in the page cache, as in a large folio of which
+/// some page stayed mapped, are mapped again 64 kB at a time whatever the advice.)
 enum StartupPages {
     static func release() {
         guard let maps = procFile("/proc/self/maps") else { return }
