@@ -204,7 +204,6 @@ actor JobReconciler {
         }
         var logger = self.logger
         logger[metadataKey: "job"] = "\(key)"
-        // Set once: every change of a logger's metadata formats all of it again.
         if let request = (cache.jobs[key] ?? cache.tombstones[key])?.annotations[JobMetadata.requestID] {
             logger[metadataKey: "request"] = "\(request)"
         }
