@@ -57,10 +57,48 @@ struct Reply: Codable, Sendable, Equatable {
             result: summary(job: jobName ?? "request", status: .rejected, reason: rejection.description))
     }
 
+    /// The body: members in key order, absent ones left out, as `JSONEncoder` would write it
+    /// with sorted keys, in a fraction of its time.
     var json: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? [UInt8](encoder.encode(self))) ?? []
+        var json = JSONWriter(capacity: 512)
+        json.object { json in
+            if let completedAt { json.member("completedAt", completedAt) }
+            if let durationMs { json.member("durationMs", durationMs) }
+            if let exitCode { json.member("exitCode", exitCode) }
+            if let jobName { json.member("jobName", jobName) }
+            if let k8sJob { json.member("k8sJob", k8sJob) }
+            if let logs {
+                json.array("logs") { json in
+                    for log in logs {
+                        json.object { json in
+                            json.member("bytes", log.bytes)
+                            json.member("complete", log.complete)
+                            if let error = log.error { json.member("error", error) }
+                            json.member("key", log.key)
+                            json.member("pod", log.pod)
+                        }
+                    }
+                }
+            }
+            if let logsComplete { json.member("logsComplete", logsComplete) }
+            if let message { json.member("message", message) }
+            if let namespace { json.member("namespace", namespace) }
+            if let outputBucket { json.member("outputBucket", outputBucket) }
+            if let reason { json.member("reason", reason) }
+            json.member("requestId", requestId)
+            json.member("result", result)
+            if let startedAt { json.member("startedAt", startedAt) }
+            json.member("status", status.rawValue)
+            if let tasks {
+                json.object("tasks") { json in
+                    json.member("failed", tasks.failed)
+                    json.member("succeeded", tasks.succeeded)
+                    json.member("total", tasks.total)
+                }
+            }
+            if let terminationMessage { json.member("terminationMessage", terminationMessage) }
+        }
+        return json.bytes
     }
 
     /// Milliseconds between two RFC 3339 timestamps.

@@ -1,62 +1,62 @@
-/// Writes compact JSON straight into bytes: the worker writes each Job's manifest and patches
-/// on its dispatch path, where `JSONEncoder` costs tens of µs per Job. Members come out in the
+/// Writes compact JSON straight into bytes: the worker writes each Job's manifest, its patches
+/// and its reply, where `JSONEncoder` costs tens of µs per Job. Members come out in the
 /// order they are written; the writer puts the commas.
-struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
     /// Whether the open object or array already holds a value: the next one needs a comma.
     private var needsComma = false
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         bytes.reserveCapacity(capacity)
     }
 
     // MARK: - Values
 
-    mutating func object(_ members: (inout JSONWriter) -> Void) {
+    public mutating func object(_ members: (inout JSONWriter) -> Void) {
         open(UInt8(ascii: "{"))
         members(&self)
         close(UInt8(ascii: "}"))
     }
 
-    mutating func array(_ elements: (inout JSONWriter) -> Void) {
+    public mutating func array(_ elements: (inout JSONWriter) -> Void) {
         open(UInt8(ascii: "["))
         elements(&self)
         close(UInt8(ascii: "]"))
     }
 
     /// A member's name; what is written next is its value.
-    mutating func key(_ name: String) {
+    public mutating func key(_ name: String) {
         separate()
         quoted(name)
         bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         separate()
         quoted(value)
         needsComma = true
     }
 
-    mutating func int(_ value: Int) {
+    public mutating func int(_ value: Int) {
         separate()
         bytes.append(contentsOf: String(value).utf8)
         needsComma = true
     }
 
-    mutating func bool(_ value: Bool) {
+    public mutating func bool(_ value: Bool) {
         separate()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
         needsComma = true
     }
 
-    mutating func null() {
+    public mutating func null() {
         separate()
         bytes.append(contentsOf: "null".utf8)
         needsComma = true
     }
 
-    mutating func strings(_ values: [String]) {
+    public mutating func strings(_ values: [String]) {
         array { json in
             for value in values { json.string(value) }
         }
@@ -64,7 +64,7 @@ struct JSONWriter {
 
     /// An object of strings, its keys sorted so that the output does not depend on the
     /// dictionary's order.
-    mutating func stringMap(_ map: [String: String]) {
+    public mutating func stringMap(_ map: [String: String]) {
         object { json in
             for (name, value) in map.sorted(by: { $0.key < $1.key }) { json.member(name, value) }
         }
@@ -72,37 +72,37 @@ struct JSONWriter {
 
     // MARK: - Members
 
-    mutating func member(_ name: String, _ value: String) {
+    public mutating func member(_ name: String, _ value: String) {
         key(name)
         string(value)
     }
 
-    mutating func member(_ name: String, _ value: Int) {
+    public mutating func member(_ name: String, _ value: Int) {
         key(name)
         int(value)
     }
 
-    mutating func member(_ name: String, _ value: Bool) {
+    public mutating func member(_ name: String, _ value: Bool) {
         key(name)
         bool(value)
     }
 
-    mutating func member(_ name: String, _ values: [String]) {
+    public mutating func member(_ name: String, _ values: [String]) {
         key(name)
         strings(values)
     }
 
-    mutating func member(_ name: String, _ map: [String: String]) {
+    public mutating func member(_ name: String, _ map: [String: String]) {
         key(name)
         stringMap(map)
     }
 
-    mutating func object(_ name: String, _ members: (inout JSONWriter) -> Void) {
+    public mutating func object(_ name: String, _ members: (inout JSONWriter) -> Void) {
         key(name)
         object(members)
     }
 
-    mutating func array(_ name: String, _ elements: (inout JSONWriter) -> Void) {
+    public mutating func array(_ name: String, _ elements: (inout JSONWriter) -> Void) {
         key(name)
         array(elements)
     }
