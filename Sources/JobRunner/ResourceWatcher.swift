@@ -99,15 +99,19 @@ public final class ResourceWatcher<Object: KubernetesObject>: Sendable {
 struct LineSplitter {
     private var pending: [UInt8] = []
 
+    /// The lines `chunk` ends, without their newlines (empty ones left out). Each line's bytes
+    /// are copied once: most chunks hold whole lines, and `pending` stays empty.
     mutating func append(_ chunk: [UInt8]) -> [[UInt8]] {
-        pending += chunk
         var lines: [[UInt8]] = []
         var start = 0
-        for index in pending.indices where pending[index] == UInt8(ascii: "\n") {
-            if index > start { lines.append(Array(pending[start..<index])) }
-            start = index + 1
+        while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            var line = pending
+            pending = []
+            line += chunk[start..<newline]
+            if !line.isEmpty { lines.append(line) }
+            start = newline + 1
         }
-        pending.removeFirst(start)
+        pending += chunk[start...]
         return lines
     }
 

@@ -33,5 +33,12 @@ import Testing
         let lines = splitter.append(Array("1}\n{\"b\":2}\n{\"c\"".utf8))
         #expect(lines.map { String(decoding: $0, as: UTF8.self) } == ["{\"a\":1}", "{\"b\":2}"])
         #expect(splitter.append(Array(":3}\n".utf8)).map { String(decoding: $0, as: UTF8.self) } == ["{\"c\":3}"])
+        // A line over three chunks, empty lines, and a final line without its newline.
+        #expect(splitter.append(Array("x".utf8)).isEmpty)
+        #expect(splitter.append(Array("y".utf8)).isEmpty)
+        #expect(splitter.append(Array("z\n\n\nw\n".utf8)).map { String(decoding: $0, as: UTF8.self) } == ["xyz", "w"])
+        #expect(splitter.append(Array("tail".utf8)).isEmpty)
+        #expect(splitter.remainder().map { String(decoding: $0, as: UTF8.self) } == ["tail"])
+        #expect(splitter.remainder().isEmpty)
     }
 }

@@ -104,6 +104,25 @@ import Testing
         #expect(error.causes == ["spec.backoffLimit: must be ≥ 0", "FieldValueRequired"])
     }
 
+    /// A quote, a backslash or a control character is found wherever it falls in a string,
+    /// read or skipped, after plain and non-ASCII bytes of every length.
+    @Test func quotesBackslashesAndControlCharactersAreFoundAtEveryOffset() throws {
+        for length in 0..<24 {
+            let plain = String(repeating: "é", count: length % 3) + String(repeating: "x", count: length)
+            let escaped = plain + #"\"q\\"# + plain
+            let text = #"{"type":"ADDED","object":{"metadata":{"name":"\#(escaped)","skipped":{"a":["\#(escaped)"]}}}}"#
+            guard case .change(let pod, _) = try WatchLine<Pod>(Array(text.utf8)) else {
+                throw JSONScanError(expected: "a change", offset: 0)
+            }
+            #expect(pod.name == plain + "\"q\\" + plain)
+            for field in ["name", "skipped"] {
+                var raw = Array(#"{"type":"ADDED","object":{"metadata":{"\#(field)":""#.utf8) + Array(plain.utf8)
+                raw += [0x01] + Array(#""}}}"#.utf8)
+                #expect(throws: JSONScanError.self) { try WatchLine<Pod>(raw) }
+            }
+        }
+    }
+
     @Test(arguments: [
         #"{"type":"ADDED","object":{"metadata":{"name":"a"}}"#,  // cut short
         #"{"type":"ADDED","object":{"metadata":{"name":"a"}}} x"#,  // text after the value
