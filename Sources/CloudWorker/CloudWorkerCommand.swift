@@ -109,8 +109,7 @@ struct CloudWorkerCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                format == .json ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+            var handler = WorkerLogHandler(label: label, format: format)
             handler.logLevel = level
             return handler
         }

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+
+/// One line per event on standard error. As text, swift-log's `StreamLogHandler` format
+/// (`<time> <level> <label>: <key=value …> [<source>] <message>`); as JSON, one object with time,
+/// level, logger, message and the metadata. Metadata is formatted when a line is written, not
+/// each time a key is set (StreamLogHandler's way): the lifecycle sets a Job's keys on every
+/// reconcile, and most reconciles write nothing.
+struct WorkerLogHandler: LogHandler {
+    let label: String
+    let format: LogFormat
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, format: LogFormat) {
+        self.label = label
+        self.format = format
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        FileHandle.standardError.write(Data(line(for: event, at: time(nil)).utf8))
+    }
+
+    /// The line for `event`, logged `seconds` after the epoch; its metadata over the handler's.
+    func line(for event: LogEvent, at seconds: time_t) -> String {
+        let all = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        switch format {
+        case .text:
+            let pairs = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let fields = pairs.isEmpty ? "" : " " + pairs.joined(separator: " ")
+            return "\(Self.timestamp(seconds)) \(event.level) \(label):\(fields) [\(event.source)] \(event.message)\n"
+        case .json:
+            var object: [String: String] = [
+                "time": Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601), "level": event.level.rawValue,
+                "logger": label, "message": "\(event.message)",
+            ]
+            for (key, value) in all { object[key] = "\(value)" }
+            let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            return String(decoding: json, as: UTF8.self) + "\n"
+        }
+    }
+
+    /// `2026-12-07T16:21:48+0000`, local time: strftime's `%Y-%m-%dT%H:%M:%S%z` (the text
+    /// format's), without strftime, which looks at the time zone file again on every call.
+    static func timestamp(_ seconds: time_t) -> String {
+        var seconds = seconds
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let offset = Int(parts.tm_gmtoff) / 60
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let date = "\(parts.tm_year + 1900)-\(two(Int(parts.tm_mon) + 1))-\(two(Int(parts.tm_mday)))"
+        let time = "\(two(Int(parts.tm_hour))):\(two(Int(parts.tm_min))):\(two(Int(parts.tm_sec)))"
+        return "\(date)T\(time)\(offset < 0 ? "-" : "+")\(two(abs(offset) / 60))\(two(abs(offset) % 60))"
+    }
+}
