@@ -15,6 +15,12 @@ public final class HTTPClient: Sendable {
     /// (`withTaskExecutorPreference`) handle responses without a hop to another thread.
     public static var transferExecutor: any TaskExecutor { CurlMultiLoop.shared }
 
+    /// Runs CPU-heavy `work` on the shared pool, off the transfer thread: the transfers and
+    /// the tasks that run there do not wait for it.
+    public static func offTransferThread<T: Sendable>(_ work: @Sendable () -> T) async -> T {
+        await withTaskExecutorPreference(globalConcurrentExecutor) { work() }
+    }
+
     /// Sends a request and returns the whole response.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let response = ResponseCollector()

@@ -147,6 +147,14 @@ public final class S3Client: Sendable {
     // MARK: - Requests
 
     /// Signs and sends one request, retrying where it may help; S3 errors become `S3Error`.
+    /// The body's SHA-256, as its signature names it. A part of a large log (8 MB by default)
+    /// takes milliseconds to hash, which the transfer thread would otherwise spend.
+    static func payloadHash(of body: [UInt8]) async -> String {
+        if body.isEmpty { return SigV4Signer.emptyPayloadHash }
+        if body.count < 1 << 20 { return Digest.hex(Digest.sha256(body)) }
+        return await HTTPClient.offTransferThread { Digest.hex(Digest.sha256(body)) }
+    }
+
     func send(
         _ method: String,
         bucket: String,
@@ -156,7 +164,7 @@ public final class S3Client: Sendable {
         body: [UInt8] = []
     ) async throws -> HTTPResponse {
         let operation = "\(method) \(bucket)/\(key)"
-        let payloadHash = body.isEmpty ? SigV4Signer.emptyPayloadHash : Digest.hex(Digest.sha256(body))
+        let payloadHash = await Self.payloadHash(of: body)
         var retry = configuration.retry.start()
         while true {
             Counter(label: "cloud_worker_s3_requests_total", dimensions: [("method", method)]).increment()

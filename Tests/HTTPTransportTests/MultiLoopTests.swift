@@ -220,6 +220,13 @@ import Testing
             }
             #expect(seen == Array(repeating: "http-transfers", count: 4))
             #expect(Self.threadName() != "http-transfers")
+            // Heavy work asked to run off the loop does, and the task comes back to the loop.
+            let (off, back) = await withTaskExecutorPreference(HTTPClient.transferExecutor) {
+                let off = await HTTPClient.offTransferThread { Self.threadName() }
+                return (off, Self.threadName())
+            }
+            #expect(off != "http-transfers")
+            #expect(back == "http-transfers")
         }
     }
 
