@@ -146,15 +146,15 @@ public final class S3Client: Sendable {
 
     // MARK: - Requests
 
-    /// Signs and sends one request, retrying where it may help; S3 errors become `S3Error`.
     /// The body's SHA-256, as its signature names it. A part of a large log (8 MB by default)
     /// takes milliseconds to hash, which the transfer thread would otherwise spend.
-    static func payloadHash(of body: [UInt8]) async -> String {
+    private static func payloadHash(of body: [UInt8]) async -> String {
         if body.isEmpty { return SigV4Signer.emptyPayloadHash }
         if body.count < 1 << 20 { return Digest.hex(Digest.sha256(body)) }
         return await HTTPClient.offTransferThread { Digest.hex(Digest.sha256(body)) }
     }
 
+    /// Signs and sends one request, retrying where it may help; S3 errors become `S3Error`.
     func send(
         _ method: String,
         bucket: String,
