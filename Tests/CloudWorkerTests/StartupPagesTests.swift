@@ -41,6 +41,34 @@ import Testing
         #expect(resident <= 4 * 16, "\(resident) kB of the file mapped back for 4 pages read")
     }
 
+    /// A writable private mapping, as an executable's data segment is: the pages only read
+    /// leave the resident set, the one written stays, with what was written.
+    @Test func writtenPagesOfAWritableMappingStayWithTheirContents() throws {
+        let size = 8 << 20
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("startup-data-\(UUID())").path
+        defer { unlink(path) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: size)))
+        let file = open(path, O_RDONLY)
+        defer { close(file) }
+        fsync(file)
+        let mapped = try #require(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, file, 0))
+        defer { munmap(mapped, size) }
+        let bytes = mapped.assumingMemoryBound(to: UInt8.self)
+        var sum = 0
+        for page in stride(from: 0, to: size, by: 4096) { sum &+= Int(bytes[page]) }
+        #expect(sum == 7 * size / 4096)
+        bytes[size / 2] = 42
+
+        StartupPages.release()
+
+        // Of the 8 MB read, the written page stays; a few pages that the kernel had not yet put
+        // on its lists (a batch per CPU) may stay with it.
+        let resident = try #require(Self.residentKiB(ofMappingAt: mapped))
+        #expect(resident < 1024, "\(resident) kB of 8 MB read stay mapped")
+        #expect(bytes[size / 2] == 42)
+        #expect(bytes[size / 2 + 1] == 7)
+    }
+
     /// The Rss of the mapping that starts at `address`, from /proc/self/smaps.
     static func residentKiB(ofMappingAt address: UnsafeMutableRawPointer) -> Int? {
         let smaps = StartupPages.procFile("/proc/self/smaps") ?? ""

@@ -15,4 +15,7 @@ if [[ -z "$binary" ]]; then
     swift build -c release --static-swift-stdlib --package-path "$REPO_ROOT" --product cloud-worker >/dev/null
     binary="$REPO_ROOT/.build/release/cloud-worker"
 fi
+# A binary just linked is in the page cache unwritten, and the worker cannot hand those pages
+# back after start-up (StartupPages.swift); one that ships is on disk, as it is once written.
+sync "$binary"
 exec "$PYTHON" "$here/bench.py" "$binary" "$@"
