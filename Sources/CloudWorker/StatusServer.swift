@@ -1,11 +1,13 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 
-/// The status server: probes, metrics and the job pages, on Hummingbird, as a service of the
+/// The status server: probes, metrics and the job pages, on HummingbirdCore, as a service of the
 /// worker's group. Connections are served concurrently on the event loops, so a slow client
 /// never holds up `/healthz`; an idle connection is closed after `idleTimeout`. The host may be
 /// an IPv4 or IPv6 address (`::` takes both).
@@ -39,35 +41,55 @@ enum StatusServer {
     /// probes are light, and the worker's thread count stays small.
     static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    static func application(
+    /// The server, as a service of the worker's group: HummingbirdCore's HTTP/1 server with a
+    /// responder of its own. Hummingbird's `Application` would also run a task every second that
+    /// formats the `Date` header ahead of time, waking the idle worker and keeping Foundation's
+    /// calendar code resident for it; here the header is formatted as each response is written.
+    static func service(
         host: String, port: Int, logger: Logger, handler: @escaping @Sendable (Request) async -> Response
-    ) -> some ApplicationProtocol {
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            guard request.method == .get || request.method == .head else {
-                return hummingbirdResponse(.text(405, "only GET is served here\n"))
-            }
-            let served = await handler(
-                Request(
-                    path: request.uri.path, query: request.uri.query ?? "", authorization: request.headers[.authorization]))
-            return hummingbirdResponse(served)
-        }
-        return Application(
-            responder: responder,
-            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+    ) throws -> any Service {
+        try HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout)).buildServer(
+            configuration: .init(address: .hostname(host, port: port)), eventLoopGroup: eventLoops, logger: logger,
+            responder: { request, writer, _ in
+                let served =
+                    request.method == .get || request.method == .head
+                    ? await handler(
+                        Request(path: request.uri.path, query: request.uri.query ?? "", authorization: request.headers[.authorization]))
+                    : .text(405, "only GET is served here\n")
+                let response = httpResponse(served, date: httpDate(time(nil)))
+                do {
+                    try await writer.write(response: response.head, body: response.body)
+                } catch is HTTPParserError {
+                    // The server answers a parse error with a 400 of its own; one that comes
+                    // while this response is written must close the connection instead.
+                    throw ResponseNotWritten()
+                }
+            },
             onServerRunning: { channel in
                 logger.info("status server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? host)"])
-            },
-            eventLoopGroupProvider: .shared(eventLoops),
-            logger: logger)
+            })
     }
 
-    private static func hummingbirdResponse(_ response: Response) -> Hummingbird.Response {
-        var headers: HTTPFields = [.contentType: response.contentType, .cacheControl: "no-store"]
+    private struct ResponseNotWritten: Error {}
+
+    private static func httpResponse(_ response: Response, date: String) -> HummingbirdCore.Response {
+        var headers: HTTPFields = [.contentType: response.contentType, .cacheControl: "no-store", .date: date]
         for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
-        return Hummingbird.Response(
+        return HummingbirdCore.Response(
             status: .init(code: response.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: response.body)))
+    }
+
+    /// The `Date` header's form (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func httpDate(_ seconds: time_t) -> String {
+        var seconds = seconds
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }

@@ -47,7 +47,7 @@ struct Worker {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let port = configuration.httpPort {
-            let server = StatusServer.application(host: configuration.httpHost, port: port, logger: logger) {
+            let server = try StatusServer.service(host: configuration.httpHost, port: port, logger: logger) {
                 await routes.respond(to: $0)
             }
             services.append(.init(service: server, serviceName: "status server"))

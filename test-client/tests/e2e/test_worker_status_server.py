@@ -3,9 +3,13 @@ liveness probe, and IPv6 as well as IPv4 when it binds ``::``."""
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +100,22 @@ def test_an_idle_connection_is_closed(dual_stack_worker: Any) -> None:
         started = time.monotonic()
         assert sock.recv(1) == b""
         assert 5 < time.monotonic() - started < 15
+
+
+def test_a_response_carries_its_date_length_and_type(dual_stack_worker: Any) -> None:
+    """The headers an HTTP/1.1 client relies on (RFC 9110): the Date of the response, its
+    length and its type; and a method other than GET or HEAD is refused by name."""
+    port = int(dual_stack_worker.env["CLOUD_WORKER_HTTP_PORT"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        body = response.read()
+        date = email.utils.parsedate_to_datetime(response.headers["Date"])
+        assert abs((date - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) < 5, response.headers["Date"]
+        assert response.headers["Date"].endswith(" GMT")
+        assert int(response.headers["Content-Length"]) == len(body) == 3
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert response.headers["Cache-Control"] == "no-store"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 405
+    assert refused.value.read() == b"only GET is served here\n"
