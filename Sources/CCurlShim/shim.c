@@ -1,8 +1,6 @@
-#define _GNU_SOURCE
 #include "CCurlShim.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
@@ -79,8 +77,4 @@ int cw_epoll_wait(int epoll, int *sockets, int *masks, int capacity, int timeout
 
 int cw_eventfd(void) {
     return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-}
-
-void cw_name_this_thread(const char *name) {
-    pthread_setname_np(pthread_self(), name);
 }

@@ -71,9 +71,7 @@ final class CurlMultiLoop: @unchecked Sendable {
         guard cw_curl_multi_set_callbacks(multi, sockets, timer, loop) == CURLM_OK else {
             fatalError("libcurl refused the transfer loop's socket callbacks")
         }
-        let thread = Thread { [self] in run() }
-        thread.name = "http-transfers"
-        thread.start()
+        Thread { [self] in run() }.start()
     }
 
     /// Starts the transfer; its completion is called on the loop's thread when it ends.
@@ -107,8 +105,9 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func run() {
         loopThread.withLock { $0 = pthread_self() }
-        // Named for the OS too (top, perf, gdb): a thread otherwise takes its creator's name.
-        cw_name_this_thread("http-transfers")
+        // Named from within, which names it for the OS too (top, perf, gdb): a thread otherwise
+        // takes the name of the thread that started it.
+        Thread.current.name = "http-transfers"
         let capacity = 64
         var sockets = [Int32](repeating: 0, count: capacity)
         var masks = [Int32](repeating: 0, count: capacity)

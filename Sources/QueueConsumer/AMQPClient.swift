@@ -134,9 +134,12 @@ final class ConnectionLoop: @unchecked Sendable {
     var connectionCount: Int { lock.withLock { connections } }
 
     func start(retrying: Bool, started: CheckedContinuation<Void, any Error>) {
-        let thread = Thread { [self] in run(retrying: retrying, started: started) }
-        thread.name = "amqp"
-        thread.start()
+        Thread { [self] in
+            // Named from within, which names it for the OS too (top, perf): a thread otherwise
+            // takes the name of the thread that started it.
+            Thread.current.name = "amqp"
+            run(retrying: retrying, started: started)
+        }.start()
     }
 
     func perform(_ make: (CheckedContinuation<Void, any Error>) -> Command) async throws {

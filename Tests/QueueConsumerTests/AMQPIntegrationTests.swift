@@ -48,6 +48,24 @@ import Testing
         try await client.ack(delivery)
     }
 
+    /// The connection's thread is named for the OS (top, perf), not after the thread that
+    /// started it.
+    @Test func theConnectionThreadIsNamed() async throws {
+        let client = try Self.client(queue: Self.uniqueQueue())
+        try await client.start()
+        defer { client.shutdown() }
+        #expect(Self.threadNames().contains("amqp"), "threads: \(Self.threadNames())")
+    }
+
+    static func threadNames() -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { task in
+            FileManager.default.contents(atPath: "/proc/self/task/\(task)/comm").map {
+                String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines)
+            }
+        }
+    }
+
     /// Bodies of many frames arrive whole up to the limit; one byte more and the body is
     /// dropped as it arrives, the delivery carrying its size and its properties.
     @Test func bodyOverTheLimitIsDeliveredEmptyWithItsSize() async throws {

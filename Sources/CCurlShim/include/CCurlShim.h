@@ -51,7 +51,4 @@ int cw_epoll_wait(int epoll, int *sockets, int *masks, int capacity, int timeout
 /// A non-blocking, close-on-exec eventfd: how other threads wake the loop.
 int cw_eventfd(void);
 
-/// Names the calling thread for the OS (top, perf, gdb show it); at most 15 bytes are kept.
-void cw_name_this_thread(const char *name);
-
 #endif
