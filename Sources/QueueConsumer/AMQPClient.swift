@@ -252,7 +252,9 @@ final class ConnectionLoop: @unchecked Sendable {
 
     /// Handles commands and frames until the connection fails or the client stops.
     private func serve(_ connection: AMQPConnection) throws(AMQPError) {
-        let heartbeatPoll = configuration.heartbeat > 0 ? min(1000, configuration.heartbeat * 250) : 1000
+        // Woken by frames and commands; otherwise only to send a heartbeat, a quarter of the
+        // agreed interval at the latest, so that an idle worker sleeps.
+        let heartbeatPoll = connection.heartbeat > 0 ? Int32(connection.heartbeat * 250) : -1
         while true {
             let commands: [Command] = lock.withLock {
                 defer { inbox = [] }
@@ -277,7 +279,7 @@ final class ConnectionLoop: @unchecked Sendable {
                     pollfd(fd: connection.socketDescriptor, events: Int16(POLLIN), revents: 0),
                     pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
                 ]
-                _ = poll(&fds, 2, Int32(heartbeatPoll))
+                _ = poll(&fds, 2, heartbeatPoll)
                 if fds[1].revents != 0 { drainWakePipe() }
             }
             // Reading with a zero timeout also sends a heartbeat when one is due.

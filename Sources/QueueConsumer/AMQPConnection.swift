@@ -51,6 +51,9 @@ final class AMQPConnection {
     }
 
     var socketDescriptor: Int32 { amqp_get_sockfd(state) }
+    /// The heartbeat interval agreed with the broker, in seconds (the lower of the two offers);
+    /// 0: none.
+    var heartbeat: Int { Int(amqp_get_heartbeat(state)) }
 
     /// Frames already read from the socket but not yet handled: poll would not report them.
     var hasBufferedInput: Bool { amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 }
