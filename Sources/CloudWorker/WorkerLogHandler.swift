@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// One line per event on standard error. As text, swift-log's `StreamLogHandler` format
 /// (`<time> <level> <label>: <key=value …> [<source>] <message>`); as JSON, one object with time,
@@ -23,7 +24,21 @@ struct WorkerLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        FileHandle.standardError.write(Data(line(for: event, at: time(nil)).utf8))
+        var text = line(for: event, at: time(nil))
+        text.withUTF8(Self.writeToStandardError)
+    }
+
+    /// One line in one write where it fits, so that lines from several threads do not mix.
+    private static func writeToStandardError(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return  // nowhere left to say it
+            }
+            offset += written
+        }
     }
 
     /// The line for `event`, logged `seconds` after the epoch; its metadata over the handler's.
@@ -33,7 +48,7 @@ struct WorkerLogHandler: LogHandler {
         case .text:
             let pairs = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             let fields = pairs.isEmpty ? "" : " " + pairs.joined(separator: " ")
-            return "\(Self.timestamp(seconds)) \(event.level) \(label):\(fields) [\(event.source)] \(event.message)\n"
+            return "\(Self.recentTimestamp(seconds)) \(event.level) \(label):\(fields) [\(event.source)] \(event.message)\n"
         case .json:
             var object: [String: String] = [
                 "time": Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601), "level": event.level.rawValue,
@@ -43,6 +58,16 @@ struct WorkerLogHandler: LogHandler {
             let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             return String(decoding: json, as: UTF8.self) + "\n"
         }
+    }
+
+    /// The second last logged, formatted: most lines fall in the same second as the one before.
+    private static let lastTimestamp = Mutex<(seconds: time_t, text: String)>((-1, ""))
+
+    private static func recentTimestamp(_ seconds: time_t) -> String {
+        if let text = lastTimestamp.withLock({ $0.seconds == seconds ? $0.text : nil }) { return text }
+        let text = timestamp(seconds)
+        lastTimestamp.withLock { $0 = (seconds, text) }
+        return text
     }
 
     /// `2026-12-07T16:21:48+0000`, local time: strftime's `%Y-%m-%dT%H:%M:%S%z` (the text

@@ -161,21 +161,56 @@ private let curlRead: cw_curl_data_callback = { buffer, size, count, user in
 private let curlHeader: cw_curl_data_callback = { buffer, size, count, user in
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
     let length = size * count
-    let line = String(
-        decoding: UnsafeRawBufferPointer(start: buffer, count: length),
-        as: UTF8.self
-    ).trimmingWhitespace()
-    if line.hasPrefix("HTTP/") {
+    let line = HeaderLine(UnsafeRawBufferPointer(start: buffer, count: length))
+    if let status = line.status {
         // A new status line (after 100 Continue or a redirect) starts a new header block.
         transfer.headers = HTTPHeaders()
-        let parts = line.split(separator: " ")
-        transfer.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-    } else if line.isEmpty {
+        transfer.status = status
+    } else if line.isEnd {
         if transfer.status >= 200 { transfer.deliverHeadIfNeeded(status: transfer.status) }
-    } else {
-        transfer.headers.append(line: line)
+    } else if let field = line.field {
+        transfer.headers.append(name: field.name, value: field.value)
     }
     return length
+}
+
+/// One line of a response head as libcurl hands it over, read in place: only a field's name
+/// and value become Strings.
+private struct HeaderLine {
+    let bytes: Slice<UnsafeRawBufferPointer>
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        bytes = Self.trimmed(raw[...])
+    }
+
+    /// The blank line that ends the head.
+    var isEnd: Bool { bytes.isEmpty }
+
+    /// The code of a status line (`HTTP/1.1 200 OK`), 0 if it has none that reads.
+    var status: Int? {
+        guard bytes.starts(with: "HTTP/".utf8) else { return nil }
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return 0 }
+        let digits = bytes[(space + 1)...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return Int(String(decoding: digits, as: UTF8.self)) ?? 0
+    }
+
+    var field: (name: String, value: String)? {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return (
+            String(decoding: Self.trimmed(bytes[..<colon]), as: UTF8.self),
+            String(decoding: Self.trimmed(bytes[(colon + 1)...]), as: UTF8.self)
+        )
+    }
+
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        func isSpace(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+        }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return bytes[bytes.startIndex..<bytes.startIndex]
+        }
+        return bytes[first...last]
+    }
 }
 
 private let curlWrite: cw_curl_data_callback = { buffer, size, count, user in

@@ -128,7 +128,7 @@ public struct JSONScanner {
         case UInt8(ascii: "n"): try literal("null")
         default:
             let start = index
-            while index < bytes.count, Self.numberBytes.contains(bytes[index]) { index += 1 }
+            while index < bytes.count, Self.isNumberByte(bytes[index]) { index += 1 }
             guard index > start else { throw error("a value") }
         }
     }
@@ -149,7 +149,14 @@ public struct JSONScanner {
 
     // MARK: - Tokens
 
-    private static let numberBytes = Set("+-0123456789.eE".utf8)
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"),
+            UInt8(ascii: "E"):
+            return true
+        default: return false
+        }
+    }
 
     private mutating func skipWhitespace() {
         while index < bytes.count {
@@ -195,33 +202,35 @@ public struct JSONScanner {
     }
 
     /// Consumes a string at the cursor; returns the bounds of its contents, and whether they
-    /// hold escapes.
+    /// hold escapes. Strings are most of a watch event's bytes, so this loop stays tight.
     private mutating func stringBounds() throws -> (start: Int, end: Int, escaped: Bool) {
-        index += 1
-        let start = index
+        let start = index + 1
+        var at = start
         var escaped = false
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "\""):
-                index += 1
-                return (start, index - 1, escaped)
-            case UInt8(ascii: "\\"):
+        defer { index = at }
+        while at < bytes.count {
+            let byte = bytes[unchecked: at]
+            if byte == UInt8(ascii: "\"") {
+                at += 1
+                return (start, at - 1, escaped)
+            }
+            if byte == UInt8(ascii: "\\") {
                 escaped = true
-                index += 2
-            case ..<0x20:
-                throw error("no control character in a string")
-            default:
-                index += 1
+                at += 2
+            } else if byte < 0x20 {
+                throw JSONScanError(expected: "no control character in a string", offset: at)
+            } else {
+                at += 1
             }
         }
-        throw error("the end of a string")
+        throw JSONScanError(expected: "the end of a string", offset: bytes.count)
     }
 
     private mutating func skipContainer() throws {
         var depth = 0
         repeat {
             guard index < bytes.count else { throw error("the end of an object or array") }
-            switch bytes[index] {
+            switch bytes[unchecked: index] {
             case UInt8(ascii: "\""):
                 _ = try stringBounds()
                 continue
@@ -231,6 +240,13 @@ public struct JSONScanner {
             }
             index += 1
         } while depth > 0
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// The byte at `index`, which the caller has checked is below `count`.
+    fileprivate subscript(unchecked index: Int) -> UInt8 {
+        baseAddress.unsafelyUnwrapped[index]
     }
 }
 

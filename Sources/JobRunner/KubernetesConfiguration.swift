@@ -40,7 +40,8 @@ public struct KubernetesConfiguration: Sendable {
                 "not running in a cluster (KUBERNETES_SERVICE_HOST is unset): pass --kube-server to use an API server directly")
         }
         let directory = serviceAccountDirectory
-        let ownNamespace = (try? String(contentsOfFile: "\(directory)/namespace", encoding: .utf8))?.trimmingWhitespace()
+        let ownNamespace = (try? String(contentsOfFile: "\(directory)/namespace", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let hostPart = host.contains(":") ? "[\(host)]" : host
         return KubernetesConfiguration(
             server: "https://\(hostPart):\(port)",

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Credentials for SigV4. Their description never shows the secret.
 public struct S3Credentials: Sendable, CustomStringConvertible {
@@ -25,6 +26,8 @@ public struct SigV4Signer: Sendable {
     public var credentials: S3Credentials
     public var region: String
     public var service: String
+    /// The last day's signing key: it changes once a day, and deriving it takes four HMACs.
+    private let signingKeys = SigningKeyCache()
 
     public init(credentials: S3Credentials, region: String, service: String = "s3") {
         self.credentials = credentials
@@ -77,15 +80,19 @@ public struct SigV4Signer: Sendable {
 
     /// The `Authorization` header value for a request whose headers already hold `x-amz-date`.
     public func authorization(for request: Request, amzDate: String) -> String {
-        let canonical = canonicalRequest(request)
+        let headers = canonicalHeaders(request.headers)
+        let canonical = canonicalRequest(request, headers: headers)
         let signature = self.signature(stringToSign: stringToSign(canonicalRequest: canonical, amzDate: amzDate), amzDate: amzDate)
         return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope(amzDate)), "
-            + "SignedHeaders=\(signedHeaderNames(request.headers)), Signature=\(signature)"
+            + "SignedHeaders=\(headers.map(\.name).joined(separator: ";")), Signature=\(signature)"
     }
 
     public func canonicalRequest(_ request: Request) -> String {
-        let headers = canonicalHeaders(request.headers)
-        return [
+        canonicalRequest(request, headers: canonicalHeaders(request.headers))
+    }
+
+    private func canonicalRequest(_ request: Request, headers: [(name: String, value: String)]) -> String {
+        [
             request.method,
             request.path.isEmpty ? "/" : request.path,
             canonicalQuery(request.query),
@@ -101,11 +108,18 @@ public struct SigV4Signer: Sendable {
     }
 
     public func signature(stringToSign: String, amzDate: String) -> String {
+        Digest.hex(Digest.hmacSHA256(key: signingKey(day: String(amzDate.prefix(8))), message: Array(stringToSign.utf8)))
+    }
+
+    private func signingKey(day: String) -> [UInt8] {
+        let scope = SigningKeyCache.Scope(day: day, secret: credentials.secretAccessKey, region: region, service: service)
+        if let key = signingKeys.key(for: scope) { return key }
         var key = Array("AWS4\(credentials.secretAccessKey)".utf8)
-        for part in [String(amzDate.prefix(8)), region, service, "aws4_request"] {
+        for part in [day, region, service, "aws4_request"] {
             key = Digest.hmacSHA256(key: key, message: Array(part.utf8))
         }
-        return Digest.hex(Digest.hmacSHA256(key: key, message: Array(stringToSign.utf8)))
+        signingKeys.store(key, for: scope)
+        return key
     }
 
     // MARK: - Canonical forms
@@ -138,11 +152,49 @@ public struct SigV4Signer: Sendable {
         canonicalHeaders(headers).map(\.name).joined(separator: ";")
     }
 
+    /// `20130524T000000Z`: the date in UTC, to the second.
     static func amzDate(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
-        return "\(c.year ?? 1970)\(two(c.month))\(two(c.day))T\(two(c.hour))\(two(c.minute))\(two(c.second))Z"
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var text: [UInt8] = []
+        text.reserveCapacity(16)
+        func append(_ value: Int32, digits: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<digits { divisor *= 10 }
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        append(parts.tm_year + 1900, digits: 4)
+        append(parts.tm_mon + 1, digits: 2)
+        append(parts.tm_mday, digits: 2)
+        text.append(UInt8(ascii: "T"))
+        append(parts.tm_hour, digits: 2)
+        append(parts.tm_min, digits: 2)
+        append(parts.tm_sec, digits: 2)
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// The signing key last derived, with what it was derived from.
+private final class SigningKeyCache: Sendable {
+    struct Scope: Equatable {
+        var day: String
+        var secret: String
+        var region: String
+        var service: String
+    }
+
+    private let last = Mutex<(scope: Scope, key: [UInt8])?>(nil)
+
+    func key(for scope: Scope) -> [UInt8]? {
+        last.withLock { $0?.scope == scope ? $0?.key : nil }
+    }
+
+    func store(_ key: [UInt8], for scope: Scope) {
+        last.withLock { $0 = (scope, key) }
     }
 }
