@@ -77,9 +77,13 @@ struct WorkerLogHandler: LogHandler {
         var parts = tm()
         localtime_r(&seconds, &parts)
         let offset = Int(parts.tm_gmtoff) / 60
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let date = "\(parts.tm_year + 1900)-\(two(Int(parts.tm_mon) + 1))-\(two(Int(parts.tm_mday)))"
-        let time = "\(two(Int(parts.tm_hour))):\(two(Int(parts.tm_min))):\(two(Int(parts.tm_sec)))"
-        return "\(date)T\(time)\(offset < 0 ? "-" : "+")\(two(abs(offset) / 60))\(two(abs(offset) % 60))"
+        let date = "\(parts.tm_year + 1900)-\((parts.tm_mon + 1).twoDigits)-\(parts.tm_mday.twoDigits)"
+        let time = "\(parts.tm_hour.twoDigits):\(parts.tm_min.twoDigits):\(parts.tm_sec.twoDigits)"
+        return "\(date)T\(time)\(offset < 0 ? "-" : "+")\((abs(offset) / 60).twoDigits)\((abs(offset) % 60).twoDigits)"
     }
+}
+
+extension BinaryInteger {
+    /// The number with a leading zero below 10, as dates and times write it.
+    var twoDigits: String { self < 10 ? "0\(self)" : "\(self)" }
 }

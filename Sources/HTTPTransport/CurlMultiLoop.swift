@@ -38,7 +38,16 @@ final class CurlMultiLoop: @unchecked Sendable {
     private struct Inbox {
         var commands: [Command] = []
         var jobs: [UnownedJob] = []
+        /// Whether the loop was woken for what is here: only the first arrival after the loop
+        /// took the inbox wakes it; the rest are taken with it.
+        var wakeSent = false
         var isEmpty: Bool { commands.isEmpty && jobs.isEmpty }
+
+        /// Whether the loop needs waking for an arrival.
+        mutating func needsWake() -> Bool {
+            defer { wakeSent = true }
+            return !wakeSent
+        }
     }
 
     // MARK: - Loop thread only
@@ -91,8 +100,11 @@ final class CurlMultiLoop: @unchecked Sendable {
     }
 
     private func send(_ command: Command) {
-        inbox.withLock { $0.commands.append(command) }
-        wakeIfElsewhere()
+        let wake = inbox.withLock { inbox in
+            inbox.commands.append(command)
+            return inbox.needsWake()
+        }
+        if wake { wakeIfElsewhere() }
     }
 
     /// Wakes the loop, unless this is the loop's own thread: it looks at its inbox before it
@@ -228,7 +240,10 @@ final class CurlMultiLoop: @unchecked Sendable {
 extension CurlMultiLoop: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        inbox.withLock { $0.jobs.append(job) }
-        wakeIfElsewhere()
+        let wake = inbox.withLock { inbox in
+            inbox.jobs.append(job)
+            return inbox.needsWake()
+        }
+        if wake { wakeIfElsewhere() }
     }
 }

@@ -104,6 +104,40 @@ import Testing
 
     @Test func amzDateIsUTC() {
         #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 1_369_353_600)) == "20130524T000000Z")
+        // Seconds are cut, not rounded; single digits are padded.
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 1_234_567_890.999)) == "20090213T233130Z")
+        #expect(SigV4Signer.amzDate(Date(timeIntervalSince1970: 946_688_461)) == "20000101T010101Z")
+    }
+
+    /// The signing key is derived once a day and kept: a later day, or a copy of the signer
+    /// given other credentials or another region, must not sign with the key kept before.
+    @Test func theKeptSigningKeyIsOnlyUsedForItsOwnDayAndCredentials() {
+        func signature(_ signer: SigV4Signer, _ amzDate: String) -> String {
+            let request = SigV4Signer.Request(
+                method: "GET", path: "/", headers: [("Host", "example.amazonaws.com"), ("X-Amz-Date", amzDate)],
+                payloadHash: SigV4Signer.emptyPayloadHash)
+            return signer.authorization(for: request, amzDate: amzDate)
+        }
+        let credentials = S3Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "service")
+        let first = signature(signer, "20150830T123600Z")
+        #expect(first.hasSuffix("Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"))
+
+        var otherSecret = signer
+        otherSecret.credentials.secretAccessKey = "another-secret"
+        var otherRegion = signer
+        otherRegion.region = "eu-west-1"
+        for (changed, fresh) in [
+            (otherSecret, SigV4Signer(credentials: otherSecret.credentials, region: "us-east-1", service: "service")),
+            (otherRegion, SigV4Signer(credentials: credentials, region: "eu-west-1", service: "service")),
+        ] {
+            let signed = signature(changed, "20150830T123600Z")
+            #expect(signed != first)
+            #expect(signed == signature(fresh, "20150830T123600Z"))
+        }
+        let nextDay = signature(signer, "20150831T000000Z")
+        #expect(nextDay == signature(SigV4Signer(credentials: credentials, region: "us-east-1", service: "service"), "20150831T000000Z"))
+        #expect(signature(signer, "20150830T123600Z") == first)
     }
 
     @Test func credentialsNeverPrintTheSecret() {
