@@ -5,6 +5,8 @@ internal import CCurlShim
 /// for one transfer after another.
 final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
+    /// Bodies up to this size go out in the same write as the head (libcurl's own limit for it).
+    private static let bodyWithHeadLimit = 64 * 1024
 
     init() {
         CurlRuntime.ensureInitialised()
@@ -48,11 +50,26 @@ final class CurlEasy {
         default: set(CURLOPT_CUSTOMREQUEST, request.method)
         }
         if request.method != "GET" && request.method != "HEAD" {
-            // An upload with a known size, read from memory by the read callback.
-            set(CURLOPT_UPLOAD, 1)
-            _ = cw_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
-            _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead)
-            _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context)
+            if request.body.count <= Self.bodyWithHeadLimit {
+                // Sent with the head in one write; libcurl keeps a copy of a body this small.
+                _ = cw_curl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+                let copy = { (body: UnsafeRawBufferPointer) in
+                    _ = cw_curl_easy_setopt_pointer(
+                        self.handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: body.baseAddress))
+                }
+                // An empty body still needs an address to copy its no bytes from.
+                if request.body.isEmpty { withUnsafeBytes(of: UInt8(0), copy) } else { request.body.withUnsafeBytes(copy) }
+                // A body set this way has libcurl name a form's content type unless told otherwise.
+                if !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                    headerList = curl_slist_append(headerList, "Content-Type:")
+                }
+            } else {
+                // A larger upload with a known size, read from memory by the read callback.
+                set(CURLOPT_UPLOAD, 1)
+                _ = cw_curl_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
+                _ = cw_curl_easy_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead)
+                _ = cw_curl_easy_setopt_pointer(handle, CURLOPT_READDATA, context)
+            }
         }
         for header in request.headers {
             headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")

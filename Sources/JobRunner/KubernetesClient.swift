@@ -199,13 +199,9 @@ public final class KubernetesClient: Sendable {
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "cloud-worker")]
         if let contentType { headers.append(("Content-Type", contentType)) }
         if let token = tokens.current() { headers.append(("Authorization", "Bearer \(token)")) }
-        let queryString = query.map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
+        let queryString = query.map { "\($0.0)=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         let url = configuration.server + path + (queryString.isEmpty ? "" : "?\(queryString)")
         return HTTPRequest(method: method, url: url, headers: headers, body: body, totalTimeout: timeout)
-    }
-
-    private static func encode(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? value
     }
 
     static func error(status: Int, body: [UInt8], operation: String) -> KubernetesError {
@@ -223,9 +219,4 @@ public final class KubernetesClient: Sendable {
     private func decode<T: JSONScannable>(_ body: [UInt8]) throws -> T {
         try JSONScanner.scan(body) { try T(scanning: &$0) }
     }
-}
-
-extension CharacterSet {
-    /// Query values: unreserved characters only, so `=`, `,`, `!` and `&` in selectors are encoded.
-    static let urlQueryValueAllowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 import Synchronization
 
 /// Credentials for SigV4. Their description never shows the secret.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 @testable import ObjectStore
 
@@ -53,7 +54,7 @@ struct RawHTTPRequest {
             let equals = pair.firstIndex(of: "=")
             let name = equals.map { pair[..<$0] } ?? pair
             let value = equals.map { pair[pair.index(after: $0)...] } ?? ""
-            return (PercentEncoding.decode(String(name)), PercentEncoding.decode(String(value)))
+            return (percentDecoded(String(name)), percentDecoded(String(value)))
         }
     }
 
@@ -77,4 +78,19 @@ struct RawHTTPRequest {
         var description: String
         init(_ description: String) { self.description = description }
     }
+}
+
+/// `text` with its `%XX` sequences decoded; other bytes pass through unchanged.
+func percentDecoded(_ text: String) -> String {
+    var bytes: [UInt8] = []
+    var rest = Array(text.utf8)[...]
+    while let byte = rest.popFirst() {
+        if byte == UInt8(ascii: "%"), rest.count >= 2, let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16) {
+            bytes.append(value)
+            rest = rest.dropFirst(2)
+        } else {
+            bytes.append(byte)
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
