@@ -192,6 +192,43 @@ import Testing
         }
     }
 
+    /// Bodies up to 64 KiB go out with the head, larger ones through the read callback: either
+    /// way the server gets the method, the bytes and the length, and no content type the
+    /// request did not name.
+    @Test(.timeLimit(.minutes(1))) func bodiesOfEverySizeArriveWhole() async throws {
+        let router = Router()
+        router.on("echo", method: .put, use: Self.describeBody)
+        router.on("echo", method: .post, use: Self.describeBody)
+        router.on("echo", method: .patch, use: Self.describeBody)
+        router.on("echo", method: .delete, use: Self.describeBody)
+        try await withServer(router) { port in
+            let client = HTTPClient()
+            let sizes = [0, 1, 2_000, 64 * 1024, 64 * 1024 + 1, 3_000_000]
+            for (method, size) in zip(["PUT", "POST", "PATCH", "PUT", "POST", "PUT"], sizes) {
+                let body = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+                let response = try await client.send(
+                    HTTPTransport.HTTPRequest(method: method, url: "http://127.0.0.1:\(port)/echo", body: body))
+                #expect(response.bodyText == "\(method) \(size) \(Self.checksum(body)) no-type", "\(size) bytes")
+            }
+            let typed = try await client.send(
+                HTTPTransport.HTTPRequest(
+                    method: "PATCH", url: "http://127.0.0.1:\(port)/echo", headers: [("Content-Type", "application/merge-patch+json")],
+                    body: Array("{}".utf8)))
+            #expect(typed.bodyText == "PATCH 2 \(Self.checksum(Array("{}".utf8))) application/merge-patch+json")
+            let delete = try await client.send(HTTPTransport.HTTPRequest(method: "DELETE", url: "http://127.0.0.1:\(port)/echo"))
+            #expect(delete.bodyText == "DELETE 0 0 no-type")
+        }
+    }
+
+    @Sendable private static func describeBody(_ request: Request, _ context: BasicRequestContext) async throws -> String {
+        let body = Array(buffer: try await request.body.collect(upTo: .max))
+        return "\(request.method) \(body.count) \(checksum(body)) \(request.headers[.contentType] ?? "no-type")"
+    }
+
+    private static func checksum(_ bytes: [UInt8]) -> UInt64 {
+        bytes.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) }
+    }
+
     /// A task that prefers the transfer loop runs on its thread, and stays there: a response
     /// resumes it on the thread the response arrived on, and so does a wake-up from elsewhere
     /// (a timer's), which must wake the loop.
