@@ -202,13 +202,25 @@ public struct JSONScanner {
     }
 
     /// Consumes a string at the cursor; returns the bounds of its contents, and whether they
-    /// hold escapes. Strings are most of a watch event's bytes, so this loop stays tight.
+    /// hold escapes. Strings are most of a watch event's bytes: they are stepped over eight
+    /// bytes at a time up to the next byte that needs a look (a quote, a backslash or a
+    /// control character).
     private mutating func stringBounds() throws -> (start: Int, end: Int, escaped: Bool) {
         let start = index + 1
         var at = start
         var escaped = false
         defer { index = at }
-        while at < bytes.count {
+        let base = UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped)
+        while true {
+            while at + 8 <= bytes.count {
+                let marked = Self.markSpecialBytes(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+                if marked != 0 {
+                    at += marked.trailingZeroBitCount / 8
+                    break
+                }
+                at += 8
+            }
+            guard at < bytes.count else { throw JSONScanError(expected: "the end of a string", offset: bytes.count) }
             let byte = bytes[unchecked: at]
             if byte == UInt8(ascii: "\"") {
                 at += 1
@@ -223,7 +235,18 @@ public struct JSONScanner {
                 at += 1
             }
         }
-        throw JSONScanError(expected: "the end of a string", offset: bytes.count)
+    }
+
+    /// The high bit of each byte of `word` that is a quote, a backslash or below 0x20; the
+    /// lowest marked byte is always a true one (a borrow can only mark bytes above it).
+    private static func markSpecialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let quotes = zeroBytes(word ^ (ones &* UInt64(UInt8(ascii: "\""))))
+        let backslashes = zeroBytes(word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
+        let controls = (word &- ones &* 0x20) & ~word & highs
+        return quotes | backslashes | controls
     }
 
     private mutating func skipContainer() throws {
