@@ -58,6 +58,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     private static let idleLimit = 8
     /// When libcurl wants `curl_multi_socket_action` called for its timeouts; nil: not at all.
     private var timerDue: ContinuousClock.Instant?
+    /// libcurl's count of running transfers, which `curl_multi_socket_action` writes.
+    private var stillRunning: Int32 = 0
 
     private init() {
         CurlRuntime.ensureInitialised()
@@ -123,7 +125,6 @@ final class CurlMultiLoop: @unchecked Sendable {
         let capacity = 64
         var sockets = [Int32](repeating: 0, count: capacity)
         var masks = [Int32](repeating: 0, count: capacity)
-        var stillRunning: Int32 = 0
         while true {
             let ready = cw_epoll_wait(epoll, &sockets, &masks, Int32(capacity), waitMilliseconds())
             for index in 0..<max(0, Int(ready)) {
@@ -134,14 +135,18 @@ final class CurlMultiLoop: @unchecked Sendable {
                     _ = curl_multi_socket_action(multi, sockets[index], masks[index], &stillRunning)
                 }
             }
-            // Due now: a transfer just added or unpaused, or one of libcurl's own timeouts.
-            if let due = timerDue, due <= .now {
-                timerDue = nil
-                _ = curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &stillRunning)
-            }
+            runDueTimeouts()
             collectEnded()
             runQueued()
         }
+    }
+
+    /// Lets libcurl act on what is due now: a transfer just added or unpaused, or one of its
+    /// own timeouts.
+    private func runDueTimeouts() {
+        guard let due = timerDue, due <= .now else { return }
+        timerDue = nil
+        _ = curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &stillRunning)
     }
 
     /// Runs what was queued: commands from other threads, and the jobs of tasks that prefer
@@ -156,6 +161,8 @@ final class CurlMultiLoop: @unchecked Sendable {
             }
             if queued.isEmpty { return }
             queued.commands.forEach(handle)
+            // A request started here goes out now, not after the rest of the queue has run.
+            if !queued.commands.isEmpty { runDueTimeouts() }
             for job in queued.jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
         } while ContinuousClock.now < until
     }
