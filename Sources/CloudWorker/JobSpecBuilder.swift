@@ -4,8 +4,19 @@ import QueueConsumer
 import RequestValidation
 
 /// Maps a validated request onto the Job to create (SPEC §4).
-struct JobSpecBuilder {
+struct JobSpecBuilder: Sendable {
     let configuration: WorkerConfiguration
+    /// Worked out once from the configuration, not for each request.
+    private let poolLabel: String
+    private let s3Host: String
+    private let s3Port: String
+
+    init(configuration: WorkerConfiguration) {
+        self.configuration = configuration
+        let queue = configuration.amqp.topology.requestQueue
+        poolLabel = JobNaming.isValidLabelValue(queue) ? queue : JobNaming.sanitised(queue, maxLength: 63)
+        (s3Host, s3Port) = Self.hostAndPort(configuration.jobS3Endpoint)
+    }
 
     /// - Parameter now: when the Job is made. The worker that creates it holds its claim from
     ///   the start, so that it follows the pods' logs while they run.
@@ -28,14 +39,12 @@ struct JobSpecBuilder {
         annotations[JobMetadata.claimedBy] = configuration.workerID
         annotations[JobMetadata.claimedAt] = now.formatted(.iso8601)
 
-        let endpoint = configuration.jobS3Endpoint
-        let (host, port) = Self.hostAndPort(endpoint)
         var env = [
             EnvironmentVariable("INPUT_BUCKET", request.inputBucket),
             EnvironmentVariable("OUTPUT_BUCKET", request.outputBucket),
-            EnvironmentVariable("MINIO_SERVICE_HOST", host),
-            EnvironmentVariable("MINIO_SERVICE_PORT", port),
-            EnvironmentVariable("AWS_ENDPOINT_URL", endpoint),
+            EnvironmentVariable("MINIO_SERVICE_HOST", s3Host),
+            EnvironmentVariable("MINIO_SERVICE_PORT", s3Port),
+            EnvironmentVariable("AWS_ENDPOINT_URL", configuration.jobS3Endpoint),
             EnvironmentVariable("AWS_REGION", configuration.s3.region),
             EnvironmentVariable("AWS_ACCESS_KEY_ID", secret: request.credentialsSecret, key: "AWS_ACCESS_KEY_ID"),
             EnvironmentVariable("AWS_SECRET_ACCESS_KEY", secret: request.credentialsSecret, key: "AWS_SECRET_ACCESS_KEY"),
@@ -68,11 +77,6 @@ struct JobSpecBuilder {
     /// The label selector for this deployment's Jobs.
     var selector: String {
         "\(JobMetadata.managedByLabel)=\(JobMetadata.managedByValue),\(JobMetadata.poolLabel)=\(poolLabel)"
-    }
-
-    private var poolLabel: String {
-        let queue = configuration.amqp.topology.requestQueue
-        return JobNaming.isValidLabelValue(queue) ? queue : JobNaming.sanitised(queue, maxLength: 63)
     }
 
     /// `http://host:port` → (host, port), with the scheme's default port when none is given.

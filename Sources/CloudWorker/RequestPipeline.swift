@@ -12,6 +12,7 @@ import RequestValidation
 /// before its Job exists.
 struct RequestPipeline: Sendable {
     let configuration: WorkerConfiguration
+    let jobSpecs: JobSpecBuilder
     let amqp: AMQPClient
     let kubernetes: KubernetesClient
     let replies: ReplyPublisher
@@ -85,7 +86,7 @@ struct RequestPipeline: Sendable {
     private func handle(
         _ request: WorkRequest, delivery: AMQPDelivery, identity: RequestIdentity, received: DispatchTime, logger: Logger
     ) async throws {
-        let spec = JobSpecBuilder(configuration: configuration).specification(
+        let spec = jobSpecs.specification(
             for: request, identity: identity, message: delivery.message, now: Date())
         do {
             let repeated = DeliveryCount.isRepeat(headers: delivery.message.properties.headers)
@@ -105,7 +106,7 @@ struct RequestPipeline: Sendable {
     /// and gets the same answer. Naming no such Job is a rejection, and so is a refusal of the
     /// API server's that no retry mends.
     private func handle(_ cancel: CancelRequest, delivery: AMQPDelivery, identity: RequestIdentity, logger: Logger) async throws {
-        let selector = JobSpecBuilder(configuration: configuration).selector
+        let selector = jobSpecs.selector
         let targets: [Job]
         do {
             let jobs = try await retryingWhileUnreachable(logger: logger) {

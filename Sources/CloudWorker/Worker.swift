@@ -34,10 +34,11 @@ struct Worker {
                 workerID: configuration.workerID, claimTimeout: configuration.claimTimeoutSeconds,
                 stuckGrace: configuration.stuckPodGraceSeconds, finishedJobRetention: configuration.finishedJobRetentionSeconds),
             archivePatience: configuration.archivePatienceSeconds, logger: logger)
+        let jobSpecs = JobSpecBuilder(configuration: configuration)
         let pipeline = RequestPipeline(
-            configuration: configuration, amqp: amqp, kubernetes: kubernetes, replies: replies, reconciler: reconciler,
-            rejections: rejections, logger: logger)
-        let selector = JobSpecBuilder(configuration: configuration).selector
+            configuration: configuration, jobSpecs: jobSpecs, amqp: amqp, kubernetes: kubernetes, replies: replies,
+            reconciler: reconciler, rejections: rejections, logger: logger)
+        let selector = jobSpecs.selector
         let jobWatcher = ResourceWatcher<Job>(client: kubernetes, labelSelector: selector, logger: logger)
         let podWatcher = ResourceWatcher<Pod>(client: kubernetes, labelSelector: selector, logger: logger)
         let routes = StatusRoutes(
