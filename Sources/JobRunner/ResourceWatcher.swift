@@ -104,7 +104,7 @@ struct LineSplitter {
     mutating func append(_ chunk: [UInt8]) -> [[UInt8]] {
         var lines: [[UInt8]] = []
         var start = 0
-        while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
+        while let newline = Self.newline(in: chunk, from: start) {
             var line = pending
             pending = []
             line += chunk[start..<newline]
@@ -113,6 +113,15 @@ struct LineSplitter {
         }
         pending += chunk[start...]
         return lines
+    }
+
+    /// Where the next newline at or after `start` is: memchr, as a watch event is kilobytes long.
+    private static func newline(in chunk: [UInt8], from start: Int) -> Int? {
+        chunk.withUnsafeBytes { bytes in
+            guard start < bytes.count, let found = memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\n")), bytes.count - start)
+            else { return nil }
+            return UnsafeRawPointer(found) - bytes.baseAddress!
+        }
     }
 
     /// What is left after the last newline (a final line without one).
