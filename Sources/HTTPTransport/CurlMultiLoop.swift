@@ -162,7 +162,12 @@ final class CurlMultiLoop: @unchecked Sendable {
             if queued.isEmpty { return }
             queued.commands.forEach(handle)
             // A request started here goes out now, not after the rest of the queue has run.
-            if !queued.commands.isEmpty { runDueTimeouts() }
+            // Whatever ends in that call is completed now too: no socket or timer may be left
+            // to wake the loop for it.
+            if !queued.commands.isEmpty {
+                runDueTimeouts()
+                collectEnded()
+            }
             for job in queued.jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
         } while ContinuousClock.now < until
     }

@@ -192,6 +192,69 @@ import Testing
         }
     }
 
+    /// Requests whose server never answers end at their total timeouts: only libcurl's timers
+    /// end them, each due at its own time.
+    @Test(.timeLimit(.minutes(1))) func aRequestNobodyAnswersEndsAtItsTimeout() async throws {
+        let (listener, port) = try openPort(listening: true)
+        defer { close(listener) }
+        try await withThrowingTaskGroup(of: Duration.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let timeout = 0.05 + Double(index % 7) * 0.013
+                    let request = HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", totalTimeout: timeout)
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try await HTTPClient().send(request)
+                    } catch let error as HTTPTransport.HTTPError where error.kind == .timedOut {
+                        return ContinuousClock.now - started
+                    }
+                    return .seconds(999)
+                }
+            }
+            for try await took in group { #expect(took < .seconds(5)) }
+        }
+    }
+
+    /// A request that fails as it starts (nothing listens on the port) ends with its error,
+    /// started from a task on the loop's thread and from one elsewhere alike.
+    @Test(.timeLimit(.minutes(1))) func aRequestRefusedAsItStartsEndsWithItsError() async throws {
+        let (bound, port) = try openPort(listening: false)
+        close(bound)  // free a moment ago, and nothing listens on it
+        let request = HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", connectTimeout: 5)
+        @Sendable func failsWithItsError() async -> Bool {
+            do {
+                _ = try await HTTPClient().send(request)
+                return false
+            } catch {
+                return (error as? HTTPTransport.HTTPError)?.kind == .connectionFailed
+            }
+        }
+        for _ in 0..<20 {
+            #expect(await failsWithItsError())
+            #expect(await withTaskExecutorPreference(HTTPClient.transferExecutor) { await failsWithItsError() })
+        }
+    }
+
+    /// A socket bound to a free port of 127.0.0.1, listening (connections are taken, never
+    /// answered) or not, and the port.
+    private func openPort(listening: Bool) throws -> (socket: Int32, port: Int) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 && (!listening || listen(listener, 64) == 0)
+            }
+        }
+        guard bound else {
+            close(listener)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// Bodies up to 64 KiB go out with the head, larger ones through the read callback: either
     /// way the server gets the method, the bytes and the length, and no content type the
     /// request did not name.
