@@ -197,7 +197,7 @@ import Testing
     /// request is reported too (only a libcurl timer ends such a request, and once it has
     /// fired nothing else would wake the loop for it).
     @Test(.timeLimit(.minutes(1))) func unansweredRequestsEndAtTheirTimeoutsWhileOthersStart() async throws {
-        let (listener, silentPort) = try openPort(listening: true)
+        let (listener, silentPort) = try localSocket(listening: true)
         defer { close(listener) }
         let router = Router()
         router.get("hello") { _, _ in "hello" }
@@ -238,7 +238,7 @@ import Testing
     /// A request that fails as it starts (nothing listens on the port) ends with its error,
     /// started from a task on the loop's thread and from one elsewhere alike.
     @Test(.timeLimit(.minutes(1))) func aRequestRefusedAsItStartsEndsWithItsError() async throws {
-        let (bound, port) = try openPort(listening: false)
+        let (bound, port) = try localSocket(listening: false)
         close(bound)  // free a moment ago, and nothing listens on it
         let request = HTTPTransport.HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", connectTimeout: 5)
         @Sendable func failsWithItsError() async -> Bool {
@@ -253,26 +253,6 @@ import Testing
             #expect(await failsWithItsError())
             #expect(await withTaskExecutorPreference(HTTPClient.transferExecutor) { await failsWithItsError() })
         }
-    }
-
-    /// A socket bound to a free port of 127.0.0.1, listening (connections are taken, never
-    /// answered) or not, and the port.
-    private func openPort(listening: Bool) throws -> (socket: Int32, port: Int) {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 && (!listening || listen(listener, 64) == 0)
-            }
-        }
-        guard bound else {
-            close(listener)
-            throw POSIXError(.EADDRNOTAVAIL)
-        }
-        return (listener, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     /// Bodies up to 64 KiB go out with the head, larger ones through the read callback: either

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -39,4 +40,24 @@ func withTestServer<Server: Service>(
         await services.triggerGracefulShutdown()
         try await group.waitForAll()
     }
+}
+
+/// A socket bound to a free port of 127.0.0.1, listening (connections wait until taken) or
+/// not, and the port: a server that answers nothing, or as a test scripts it.
+func localSocket(listening: Bool) throws -> (socket: Int32, port: Int) {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 && (!listening || listen(listener, 64) == 0)
+        }
+    }
+    guard listener >= 0, bound else {
+        close(listener)
+        throw POSIXError(.EADDRNOTAVAIL)
+    }
+    return (listener, Int(UInt16(bigEndian: address.sin_port)))
 }
