@@ -34,20 +34,12 @@ final class CurlMultiLoop: @unchecked Sendable {
     /// The loop's thread, once it runs: what it queues for itself needs no wake-up.
     private let loopThread = Mutex<pthread_t?>(nil)
 
-    /// What other threads (and tasks run here) leave for the loop.
+    /// What other threads (and tasks run here) leave for the loop. Only an arrival in an empty
+    /// inbox wakes the loop: the ones after it are taken together with it.
     private struct Inbox {
         var commands: [Command] = []
         var jobs: [UnownedJob] = []
-        /// Whether the loop was woken for what is here: only the first arrival after the loop
-        /// took the inbox wakes it; the rest are taken with it.
-        var wakeSent = false
         var isEmpty: Bool { commands.isEmpty && jobs.isEmpty }
-
-        /// Whether the loop needs waking for an arrival.
-        mutating func needsWake() -> Bool {
-            defer { wakeSent = true }
-            return !wakeSent
-        }
     }
 
     // MARK: - Loop thread only
@@ -103,8 +95,9 @@ final class CurlMultiLoop: @unchecked Sendable {
 
     private func send(_ command: Command) {
         let wake = inbox.withLock { inbox in
+            let wasEmpty = inbox.isEmpty
             inbox.commands.append(command)
-            return inbox.needsWake()
+            return wasEmpty
         }
         if wake { wakeIfElsewhere() }
     }
@@ -253,8 +246,9 @@ extension CurlMultiLoop: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let wake = inbox.withLock { inbox in
+            let wasEmpty = inbox.isEmpty
             inbox.jobs.append(job)
-            return inbox.needsWake()
+            return wasEmpty
         }
         if wake { wakeIfElsewhere() }
     }

@@ -85,7 +85,7 @@ public struct SigV4Signer: Sendable {
         let canonical = canonicalRequest(request, headers: headers)
         let signature = self.signature(stringToSign: stringToSign(canonicalRequest: canonical, amzDate: amzDate), amzDate: amzDate)
         return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope(amzDate)), "
-            + "SignedHeaders=\(headers.map(\.name).joined(separator: ";")), Signature=\(signature)"
+            + "SignedHeaders=\(Self.names(headers)), Signature=\(signature)"
     }
 
     public func canonicalRequest(_ request: Request) -> String {
@@ -98,7 +98,7 @@ public struct SigV4Signer: Sendable {
             request.path.isEmpty ? "/" : request.path,
             canonicalQuery(request.query),
             headers.map { "\($0.name):\($0.value)\n" }.joined(),
-            headers.map(\.name).joined(separator: ";"),
+            Self.names(headers),
             request.payloadHash,
         ].joined(separator: "\n")
     }
@@ -150,7 +150,12 @@ public struct SigV4Signer: Sendable {
     }
 
     func signedHeaderNames(_ headers: [(name: String, value: String)]) -> String {
-        canonicalHeaders(headers).map(\.name).joined(separator: ";")
+        Self.names(canonicalHeaders(headers))
+    }
+
+    /// The signed-headers list of headers already in canonical form.
+    private static func names(_ canonical: [(name: String, value: String)]) -> String {
+        canonical.map(\.name).joined(separator: ";")
     }
 
     /// `20130524T000000Z`: the date in UTC, to the second.
